@@ -1,0 +1,206 @@
+"""The DataSource base class: the contract every driver fulfils."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..tokens import digest, token_of
+
+CONTAINERS = ("dataframe", "ndarray", "python", "catalog")
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What ``discover()`` learns about a source without reading it all."""
+
+    dtype: Any = None
+    shape: tuple | None = None
+    npartitions: int = 1
+    extra_metadata: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "dtype": self.dtype,
+            "shape": self.shape,
+            "npartitions": self.npartitions,
+            "metadata": dict(self.extra_metadata),
+        }
+
+
+class DataSource:
+    """A readable source of one container type, made from a driver and its arguments.
+
+    Subclasses set ``container`` and ``name`` (the short driver name) and implement
+    ``_get_schema`` and ``_get_partition``; they may override ``read``, ``to_dask``
+    and ``_close`` where the underlying library does better. The keyword arguments
+    a source was built with are kept (``_init_kwargs``): they make its token and
+    its YAML.
+    """
+
+    container: ClassVar[str] = "python"
+    name: ClassVar[str] = "base"
+    version: ClassVar[str] = "0.1"
+    partition_access: ClassVar[bool] = True
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> DataSource:
+        obj = super().__new__(cls)
+        obj._init_args = args
+        obj._init_kwargs = dict(kwargs)
+        return obj
+
+    def __init__(self, metadata: dict | None = None):
+        self.metadata: dict = dict(metadata or {})
+        self.description: str | None = None
+        self.entry_name: str | None = None
+        self.catalog_object = None
+        self._entry = None
+        self._schema: Schema | None = None
+
+    # ---- identity -------------------------------------------------------------
+    @property
+    def classpath(self) -> str:
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    @property
+    def token_args(self) -> dict:
+        """The arguments that identify the data (metadata left out)."""
+        args = dict(self._init_kwargs)
+        args.pop("metadata", None)
+        if self._init_args:
+            args["__args__"] = list(self._init_args)
+        return args
+
+    def __dask_tokenize__(self) -> str:
+        return digest(self.classpath, self.container, self.token_args)
+
+    @property
+    def token(self) -> str:
+        """Equal to ``dask.base.tokenize(self)``."""
+        return token_of(self)
+
+    # ---- schema and reading ---------------------------------------------------
+    def _get_schema(self) -> Schema:
+        raise NotImplementedError
+
+    def _get_partition(self, i: int) -> Any:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        pass
+
+    def _load_schema(self) -> Schema:
+        if self._schema is None:
+            self._schema = self._get_schema()
+        return self._schema
+
+    def discover(self) -> dict:
+        """Schema (dtype, shape, npartitions, metadata) without reading all the data."""
+        return self._load_schema().as_dict()
+
+    @property
+    def npartitions(self) -> int:
+        return self._load_schema().npartitions
+
+    @property
+    def dtype(self) -> Any:
+        return self._load_schema().dtype
+
+    @property
+    def shape(self) -> tuple | None:
+        return self._load_schema().shape
+
+    def read_partition(self, i: int) -> Any:
+        n = self.npartitions
+        if not isinstance(i, int) or not 0 <= i < n:
+            raise IndexError(f"partition {i!r} out of range: {self!r} has {n} partition(s)")
+        return self._get_partition(i)
+
+    def read_chunked(self) -> Iterator[Any]:
+        """Yield the partitions one at a time."""
+        for i in range(self.npartitions):
+            yield self.read_partition(i)
+
+    def read(self) -> Any:
+        """All the data in memory, as the container's usual type."""
+        from ..containers import concat
+
+        return concat(self.container, [self.read_partition(i) for i in range(self.npartitions)])
+
+    def to_dask(self) -> Any:
+        """A lazy dask collection with one chunk per partition."""
+        from ..containers import to_dask
+
+        return to_dask(self)
+
+    def close(self) -> None:
+        self._schema = None
+        self._close()
+
+    def __enter__(self) -> DataSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- description ------------------------------------------------------------
+    def describe(self) -> dict:
+        if self._entry is not None:
+            return self._entry.describe()
+        return {
+            "name": self.entry_name,
+            "description": self.description,
+            "driver": self.classpath,
+            "container": self.container,
+            "args": copy.deepcopy(self._init_kwargs),
+            "metadata": copy.deepcopy(self.metadata),
+            "user_parameters": [],
+        }
+
+    def _yaml_entry(self) -> dict:
+        args = {k: v for k, v in self._init_kwargs.items() if k != "metadata"}
+        entry: dict = {"driver": self.classpath, "args": copy.deepcopy(args)}
+        if self.description:
+            entry["description"] = self.description
+        if self.metadata:
+            entry["metadata"] = copy.deepcopy(self.metadata)
+        return entry
+
+    def yaml(self) -> str:
+        """A one-entry catalog (YAML text) that rebuilds this source."""
+        from .._yaml import dump
+
+        return dump({"sources": {self.entry_name or self.name: self._yaml_entry()}})
+
+    def __repr__(self) -> str:
+        label = f" {self.entry_name!r}" if self.entry_name else ""
+        return f"<{type(self).__name__}{label} container={self.container}>"
+
+    # ---- persistence ------------------------------------------------------------
+    @property
+    def is_persisted(self) -> bool:
+        """True for a source that reads a persisted copy."""
+        return "original_tok" in self.metadata
+
+    @property
+    def has_been_persisted(self) -> bool:
+        """True when the configured store holds a copy of this source."""
+        from ..store import get_store
+
+        return self.token in get_store()
+
+    def persist(self, ttl: float | None = None, **kwargs: Any) -> DataSource:
+        """Write a copy into the configured store and return a source that reads it."""
+        from ..store import get_store
+
+        store = kwargs.pop("store", None) or get_store()
+        return store.persist(self, ttl=ttl, **kwargs)
+
+    def export(self, path: str, **kwargs: Any) -> str:
+        """Write a copy to ``path`` (local or URL) and return a one-entry catalog (YAML)."""
+        from ..store.export import export
+
+        return export(self, path, **kwargs)

@@ -1,0 +1,130 @@
+"""Driver registry: short names and intake 0.x dotted names to driver classes.
+
+Classes are named by dotted strings and imported on first use, so registering
+the built-in drivers costs nothing at ``import intake_persist``. Third-party
+drivers register with :func:`register_driver` or through the
+``intake_persist.drivers`` entry-point group.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from types import MappingProxyType
+
+ENTRY_POINT_GROUP = "intake_persist.drivers"
+
+_P = "intake_persist.sources"
+_C = "intake_persist.catalog.catalog"
+_registry: dict[str, str | type] = {
+    "csv": f"{_P}.csv.CSVSource",
+    "parquet": f"{_P}.parquet.ParquetSource",
+    "textfiles": f"{_P}.textfiles.TextFilesSource",
+    "json": f"{_P}.jsonfiles.JSONFileSource",
+    "jsonl": f"{_P}.jsonfiles.JSONLinesFileSource",
+    "numpy": f"{_P}.numpy.NumpySource",
+    "zarr": f"{_P}.zarr.ZarrArraySource",
+    "yaml_file_cat": f"{_C}.YAMLFileCatalog",
+    "yaml_files_cat": f"{_C}.YAMLFilesCatalog",
+}
+
+# Names used by intake 0.x and its plugins, mapped to our short names.
+ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "intake.source.csv.CSVSource": "csv",
+        "intake_parquet.source.ParquetSource": "parquet",
+        "intake_parquet.ParquetSource": "parquet",
+        "intake.source.textfiles.TextFilesSource": "textfiles",
+        "intake.source.jsonfiles.JSONFileSource": "json",
+        "intake.source.jsonfiles.JSONLinesFileSource": "jsonl",
+        "intake.source.npy.NpySource": "numpy",
+        "npy": "numpy",
+        "intake.source.zarr.ZarrArraySource": "zarr",
+        "ndzarr": "zarr",
+        "intake.catalog.local.YAMLFileCatalog": "yaml_file_cat",
+        "intake.catalog.local.YAMLFilesCatalog": "yaml_files_cat",
+        "catalog": "yaml_file_cat",
+    }
+)
+
+_entry_points_loaded = False
+
+
+class UnknownDriverError(ValueError, KeyError):
+    """No driver of that name; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+def register_driver(name: str, driver: str | type, clobber: bool = False) -> None:
+    """Make ``driver`` (a class or a dotted path to one) available as ``name``."""
+    if name in _registry and not clobber and _registry[name] != driver:
+        raise ValueError(f"driver {name!r} is already registered; pass clobber=True to replace it")
+    _registry[name] = driver
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        _registry.setdefault(ep.name, ep.value.replace(":", "."))
+
+
+def known_drivers() -> list[str]:
+    """Short names of every registered driver."""
+    _load_entry_points()
+    return sorted(_registry)
+
+
+def registry() -> Mapping[str, str | type]:
+    """Read-only view of the registry."""
+    _load_entry_points()
+    return MappingProxyType(_registry)
+
+
+def _import_class(path: str) -> type:
+    module, _, attr = path.rpartition(".")
+    return getattr(importlib.import_module(module), attr)
+
+
+def resolve_driver_name(name: str) -> str:
+    """The registry key a driver name refers to (aliases resolved)."""
+    return ALIASES.get(name, name)
+
+
+def get_driver_class(name: str) -> type:
+    """The class for a driver name: short name, alias, or dotted path of a DataSource."""
+    from .base import DataSource
+
+    if not isinstance(name, str) or not name:
+        raise UnknownDriverError(f"driver must be a non-empty string, got {name!r}")
+    key = resolve_driver_name(name)
+    if key not in _registry:
+        _load_entry_points()
+    target = _registry.get(key)
+    if target is None and "." in key:
+        target = key
+    if target is None:
+        raise UnknownDriverError(
+            f"unknown driver {name!r}; known drivers: {', '.join(known_drivers())}"
+        )
+    if isinstance(target, str):
+        try:
+            cls = _import_class(target)
+        except (ImportError, AttributeError) as exc:
+            raise UnknownDriverError(
+                f"driver {name!r} could not be imported ({exc}); "
+                f"known drivers: {', '.join(known_drivers())}"
+            ) from exc
+        if key in _registry:
+            _registry[key] = cls
+    else:
+        cls = target
+    if not (isinstance(cls, type) and issubclass(cls, DataSource)):
+        raise UnknownDriverError(f"driver {name!r} names {cls!r}, which is not a DataSource")
+    return cls
