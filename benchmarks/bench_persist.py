@@ -1,0 +1,122 @@
+"""Persist benchmark: a ~400 MB CSV to Parquet, intake_persist versus raw pyarrow.
+
+Run: ``python benchmarks/bench_persist.py [--rows 4000000]``. Each step runs in
+its own subprocess so that its peak memory (max RSS) is its own. The raw
+pipeline is pyarrow's CSV reader feeding pyarrow's Parquet writer on the whole
+table; intake_persist streams block by block. No test asserts any figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "_data")
+
+
+def make_csv(path: str, rows: int) -> None:
+    """About 100 bytes a row: ints, floats, strings, dates."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(42)
+    words = np.array(["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf"])
+    chunk = 500_000
+    with open(path, "wb") as f:
+        for start in range(0, rows, chunk):
+            n = min(chunk, rows - start)
+            table = pa.table(
+                {
+                    "id": np.arange(start, start + n, dtype="int64"),
+                    "count": rng.integers(0, 1000, n),
+                    "small": rng.integers(-50, 50, n).astype("int32"),
+                    "price": rng.random(n) * 1000,
+                    "ratio": rng.standard_normal(n),
+                    "score": rng.random(n),
+                    "name": words[rng.integers(0, len(words), n)],
+                    "code": np.char.add("C", rng.integers(0, 99999, n).astype(str)),
+                    "day": np.datetime64("2020-01-01") + rng.integers(0, 1500, n).astype("timedelta64[D]"),
+                    "stamp": np.datetime64("2020-01-01T00:00:00")
+                    + rng.integers(0, 10**8, n).astype("timedelta64[s]"),
+                }
+            )
+            opts = pacsv.WriteOptions(include_header=start == 0)
+            pacsv.write_csv(table, f, write_options=opts)
+
+
+STEP = {
+    "raw_persist": """
+        import pyarrow.csv as pacsv, pyarrow.parquet as pq, os
+        t = pacsv.read_csv(CSV)
+        os.makedirs(OUT, exist_ok=True)
+        pq.write_table(t, os.path.join(OUT, "data.parquet"))
+    """,
+    "ours_persist": """
+        import os
+        os.environ["INTAKE_PERSIST_PATH"] = OUT
+        from intake_persist.sources.csv import CSVSource
+        CSVSource(urlpath=CSV).persist()
+    """,
+    "raw_read": """
+        import pyarrow.parquet as pq
+        df = pq.read_table(OUT).to_pandas()
+        assert len(df) == ROWS
+    """,
+    "ours_read": """
+        import os
+        os.environ["INTAKE_PERSIST_PATH"] = OUT
+        from intake_persist import get_store
+        store = get_store()
+        df = store[list(store)[0]].read()
+        assert len(df) == ROWS
+    """,
+}
+
+
+def run_step(name: str, **values: object) -> dict:
+    header = "".join(f"{k} = {v!r}\n" for k, v in values.items())
+    body = textwrap.dedent(STEP[name])
+    code = (
+        "import time, resource, json\n" + header + "t0 = time.perf_counter()\n" + body
+        + "\nprint(json.dumps({'s': time.perf_counter() - t0,"
+        " 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"step {name} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=4_000_000)
+    args = parser.parse_args()
+    os.makedirs(DATA, exist_ok=True)
+    csv = os.path.join(DATA, f"bench_{args.rows}.csv")
+    if not os.path.exists(csv):
+        make_csv(csv, args.rows)
+    size_mb = os.path.getsize(csv) / 2**20
+    print(f"# {' '.join([os.path.basename(sys.executable), *sys.argv])}")
+    print(f"# CSV: {args.rows:,} rows x 10 columns, {size_mb:.0f} MiB")
+    with tempfile.TemporaryDirectory() as raw_out, tempfile.TemporaryDirectory() as ours_out:
+        raw = run_step("raw_persist", CSV=csv, OUT=raw_out)
+        ours = run_step("ours_persist", CSV=csv, OUT=ours_out)
+        print(f"persist  raw pyarrow csv->parquet : {raw['s']:7.2f} s  peak {raw['rss_mb']:7.0f} MiB")
+        print(f"persist  intake_persist           : {ours['s']:7.2f} s  peak {ours['rss_mb']:7.0f} MiB"
+              f"   ratio {ours['s'] / raw['s']:.2f}x (target <= 1.2x)")
+        raw_r = run_step("raw_read", OUT=os.path.join(raw_out), ROWS=args.rows)
+        ours_r = run_step("ours_read", OUT=ours_out, ROWS=args.rows)
+        print(f"read     raw pyarrow -> pandas     : {raw_r['s']:7.2f} s  peak {raw_r['rss_mb']:7.0f} MiB")
+        print(f"read     persisted copy .read()    : {ours_r['s']:7.2f} s  peak {ours_r['rss_mb']:7.0f} MiB"
+              f"   ratio {ours_r['s'] / raw_r['s']:.2f}x (target <= 1.2x)")
+
+
+if __name__ == "__main__":
+    main()
