@@ -20,11 +20,31 @@ def confdir() -> str:
     return os.environ.get("INTAKE_CONF_DIR") or os.path.join(os.path.expanduser("~"), ".intake")
 
 
+_cache: dict[str, tuple[tuple, dict[str, Any]]] = {}
+
+
 def load_conf() -> dict[str, Any]:
-    """Defaults overlaid with ``<confdir>/conf.yaml`` when it exists."""
-    conf = dict(DEFAULTS)
+    """Defaults overlaid with ``<confdir>/conf.yaml`` when it exists.
+
+    Cheap when called often (each catalog entry access asks for the store): the
+    parsed file is cached and re-read only when its stat changes."""
     path = os.path.join(confdir(), "conf.yaml")
-    if os.path.exists(path):
+    try:
+        st = os.stat(path)
+        stamp: tuple = (st.st_ino, st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = ()
+    hit = _cache.get(path)
+    if hit is not None and hit[0] == stamp:
+        return dict(hit[1])
+    conf = _read_conf(path, bool(stamp))
+    _cache[path] = (stamp, conf)
+    return dict(conf)
+
+
+def _read_conf(path: str, exists: bool) -> dict[str, Any]:
+    conf = dict(DEFAULTS)
+    if exists:
         from ._yaml import YAMLError, load
 
         with open(path, encoding="utf-8") as f:
@@ -33,18 +53,27 @@ def load_conf() -> dict[str, Any]:
             except YAMLError as exc:
                 raise ValueError(f"configuration file {path} is not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
-            raise ValueError(f"configuration file {path} must hold a mapping, not {type(data).__name__}")
+            raise ValueError(
+                f"configuration file {path} must hold a mapping, not {type(data).__name__}"
+            )
         conf.update(data)
     return conf
 
 
 def persist_path(conf: dict[str, Any] | None = None) -> str:
-    """Where the shared store lives: ``INTAKE_PERSIST_PATH``, conf, or ``<confdir>/persisted``."""
-    env = os.environ.get("INTAKE_PERSIST_PATH")
-    if env:
-        return env
-    conf = load_conf() if conf is None else conf
-    return conf.get("persist_path") or os.path.join(confdir(), "persisted")
+    """Where the shared store lives: ``INTAKE_PERSIST_PATH``, conf, or ``<confdir>/persisted``.
+
+    Local paths are made absolute (``~`` expanded); URLs are returned as given."""
+    from ._io import is_local, strip_file_scheme
+
+    path = os.environ.get("INTAKE_PERSIST_PATH")
+    if not path:
+        conf = load_conf() if conf is None else conf
+        path = conf.get("persist_path") or os.path.join(confdir(), "persisted")
+    path = str(path)
+    if is_local(path):
+        path = os.path.abspath(os.path.expanduser(strip_file_scheme(path)))
+    return path
 
 
 def persist_storage_options(conf: dict[str, Any] | None = None) -> dict[str, Any]:

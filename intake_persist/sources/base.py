@@ -146,6 +146,26 @@ class DataSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # ---- calling: a new source with other parameters ----------------------------
+    def __call__(self, **kwargs: Any) -> DataSource:
+        """A new source with other values.
+
+        For a source made from a catalog entry this goes through the entry
+        (``cat.name(year=2021)``: user parameters, ``persist_mode=``); otherwise the
+        keyword arguments replace constructor arguments.
+        """
+        if self._entry is not None:
+            return self._entry(**kwargs)
+        for key in ("persist_mode", "persist"):
+            if key in kwargs:
+                raise TypeError(f"{key}= applies to sources made from catalog entries")
+        merged = {**self._init_kwargs, **kwargs}
+        new = type(self)(*self._init_args, **merged)
+        new.description = self.description
+        new.entry_name = self.entry_name
+        new.catalog_object = self.catalog_object
+        return new
+
     # ---- description ------------------------------------------------------------
     def describe(self) -> dict:
         if self._entry is not None:

@@ -1,0 +1,557 @@
+"""Catalogs: a DataSource of container ``catalog`` whose entries build other sources.
+
+``YAMLFileCatalog`` reads one intake 0.x YAML file, ``YAMLFilesCatalog`` merges
+several (a list, a glob or a directory). Entries are kept as raw YAML mappings and
+turned into :class:`CatalogEntry` objects only when used, so opening and listing
+a large catalog costs little more than parsing it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .. import _io
+from ..sources.base import DataSource, Schema
+from .entry import CatalogEntry, EntrySource, _valid_driver_form
+from .errors import CatalogError, CatalogSyntaxError, EntryError, check_persist_mode
+
+_GLOB_CHARS = ("*", "?", "[")
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class _FileInfo:
+    """Where a group of entries came from: the file's URL, its CATALOG_DIR and the
+    catalog-level parameters."""
+
+    __slots__ = ("url", "catalog_dir", "parameters")
+
+    def __init__(self, url: str | None, catalog_dir: str | None, parameters: Any = None):
+        self.url = url
+        self.catalog_dir = catalog_dir
+        self.parameters = parameters
+
+
+# ---- parsing ------------------------------------------------------------------------
+def _line_of(text: str, keys: list) -> int | None:
+    """1-based line of the node at ``keys`` (mapping keys) in ``text``; slow, errors only."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            return line
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == str(key):
+                line = k.start_mark.line + 1
+                node = v
+                break
+        else:
+            return line
+    return line
+
+
+def parse_catalog_text(text: str, url: str | None = None) -> tuple[dict, dict, Any]:
+    """``(metadata, sources, parameters)`` of a catalog file's text, checked.
+
+    Raises CatalogSyntaxError for bad YAML, CatalogError for a missing ``sources``
+    key, EntryError for an entry that is not a mapping or has no driver.
+    """
+    from .._yaml import YAMLError, load
+
+    where = url or "<string>"
+    try:
+        data = load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        detail = f"{context}, {problem}" if context else problem
+        if "tag:yaml.org,2002:python/" in detail:
+            detail += " (catalogs are read as safe YAML: Python object tags are refused)"
+        raise CatalogSyntaxError(
+            f"catalog {where}: invalid YAML at line {line}: {detail}", url=url, line=line
+        ) from None
+    if not isinstance(data, dict) or "sources" not in data:
+        kind = (
+            "is empty"
+            if data is None
+            else (
+                "has no 'sources' key"
+                if isinstance(data, dict)
+                else f"is not a mapping (got {type(data).__name__})"
+            )
+        )
+        raise CatalogError(f"catalog {where} {kind}; a catalog needs a 'sources' mapping", url=url)
+    metadata = data.get("metadata")
+    if metadata is None:
+        metadata = {}
+    elif not isinstance(metadata, dict):
+        raise CatalogError(
+            f"catalog {where}, line {_line_of(text, ['metadata'])}: 'metadata' must be a "
+            f"mapping, got {type(metadata).__name__}",
+            url=url,
+            line=_line_of(text, ["metadata"]),
+        )
+    sources = data["sources"]
+    if sources is None:
+        sources = {}
+    elif isinstance(sources, list):  # very old intake layout: a list of entries with 'name'
+        converted = {}
+        for i, item in enumerate(sources):
+            if not isinstance(item, dict) or "name" not in item:
+                raise EntryError(
+                    f"catalog {where}: entry #{i} of 'sources' must be a mapping with a 'name'",
+                    url=url,
+                    line=_line_of(text, ["sources"]),
+                )
+            spec = dict(item)
+            converted[str(spec.pop("name"))] = spec
+        sources = converted
+    elif not isinstance(sources, dict):
+        line = _line_of(text, ["sources"])
+        raise CatalogError(
+            f"catalog {where}, line {line}: 'sources' must be a mapping of entries, "
+            f"got {type(sources).__name__}",
+            url=url,
+            line=line,
+        )
+    for name, spec in sources.items():
+        if type(spec) is dict and _valid_driver_form(spec.get("driver")):
+            continue
+        line = _line_of(text, ["sources", name])
+        if not isinstance(spec, dict):
+            problem = f"must be a mapping, got {type(spec).__name__}"
+        elif "driver" not in spec:
+            problem = "has no 'driver'"
+        else:
+            problem = f"has an invalid driver {spec.get('driver')!r}"
+        raise EntryError(
+            f"catalog {where}, line {line}: entry {name!r} {problem}",
+            url=url,
+            line=line,
+            entry=str(name),
+        )
+    if any(type(k) is not str for k in sources):
+        sources = {str(k): v for k, v in sources.items()}
+    return metadata, sources, data.get("parameters")
+
+
+def _read_catalog_text(url: str, storage_options: dict) -> str:
+    try:
+        return _io.read_text(url, **storage_options)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"catalog file not found: {url}") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"catalog path is a directory, not a file: {url}") from None
+
+
+# ---- the catalog ------------------------------------------------------------------
+class _LazyEntries(Mapping):
+    """``{name: CatalogEntry}`` built on first access of each name."""
+
+    __slots__ = ("_cat",)
+
+    def __init__(self, cat: Catalog):
+        self._cat = cat
+
+    def __getitem__(self, name: str) -> CatalogEntry:
+        return self._cat.get_entry(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cat._raw)
+
+    def __len__(self) -> int:
+        return len(self._cat._raw)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._cat._raw
+
+
+class Catalog(DataSource):
+    """A source whose items are catalog entries.
+
+    ``list(cat)`` gives entry names; ``cat.name`` / ``cat["name"]`` the entry's
+    source with default parameters (through the persist mode); ``cat.name(year=2021)``
+    another one; ``cat.walk(depth=2)`` the entries, nested catalogs included.
+    """
+
+    container = "catalog"
+    name = "catalog"
+    partition_access = False
+
+    def __init__(
+        self,
+        metadata: dict | None = None,
+        persist_mode: str = "default",
+        allow_shell: bool = False,
+        storage_options: dict | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(metadata=metadata)
+        # how the catalog is used, not what it is: kept out of the token and the YAML
+        self._init_kwargs.pop("persist_mode", None)
+        self._init_kwargs.pop("allow_shell", None)
+        self._persist_mode = check_persist_mode(persist_mode)
+        self._allow_shell = bool(allow_shell)
+        self._storage_options = dict(storage_options or {})
+        self._extra_kwargs = kwargs  # intake 0.x catalog options (ttl, getenv...): ignored
+        self._raw: dict[str, dict] = {}
+        self._file_of: dict[str, _FileInfo] = {}
+        self._entry_cache: dict[str, CatalogEntry] = {}
+        self._files: list[_FileInfo] = []
+        self._entries = _LazyEntries(self)
+        self._own_metadata = dict(metadata or {})
+
+    @classmethod
+    def from_dict(
+        cls,
+        sources: dict,
+        metadata: dict | None = None,
+        catalog_dir: str | None = None,
+        **kwargs: Any,
+    ) -> Catalog:
+        """A catalog from entry specs (``{name: {driver:..., args:...}}``)."""
+        from .._yaml import dump
+
+        cat = Catalog(metadata=metadata, **kwargs)
+        text = dump({"metadata": metadata or {}, "sources": sources})
+        meta, raw, params = parse_catalog_text(text)
+        cat._add(_FileInfo(None, catalog_dir, params), meta, raw)
+        return cat
+
+    # ---- loading ----------------------------------------------------------------
+    def _add(self, info: _FileInfo, metadata: dict, sources: dict) -> None:
+        self._files.append(info)
+        for name in sources:
+            self._entry_cache.pop(name, None)
+        self._raw.update(sources)
+        self._file_of.update(dict.fromkeys(sources, info))
+        if metadata:
+            merged = dict(self.metadata)
+            merged.update(metadata)
+            merged.update(self._own_metadata)  # metadata given to the constructor wins
+            self.metadata = merged
+
+    def _load_file(self, url: str) -> None:
+        text = _read_catalog_text(url, self._storage_options)
+        metadata, sources, params = parse_catalog_text(text, url)
+        self._add(_FileInfo(url, _io.parent(url), params), metadata, sources)
+
+    def _reset(self) -> None:
+        self._raw = {}
+        self._file_of = {}
+        self._entry_cache = {}
+        self._files = []
+        self.metadata = dict(self._own_metadata)
+
+    def reload(self) -> Catalog:
+        """Read the catalog file(s) again."""
+        self._reset()
+        self._load()
+        return self
+
+    def _load(self) -> None:
+        pass
+
+    def __call__(self, **kwargs: Any) -> Catalog:
+        """The same catalog with other options (``persist_mode=``, ``allow_shell=``...)."""
+        if self._entry is not None:
+            return self._entry(**kwargs)
+        if "persist" in kwargs:
+            kwargs.setdefault("persist_mode", kwargs.pop("persist"))
+        merged = {
+            "persist_mode": self._persist_mode,
+            "allow_shell": self._allow_shell,
+            **self._init_kwargs,
+            **kwargs,
+        }
+        new = type(self)(*self._init_args, **merged)
+        new.description = self.description
+        new.entry_name = self.entry_name
+        new.catalog_object = self.catalog_object
+        return new
+
+    # ---- options ----------------------------------------------------------------
+    @property
+    def persist_mode(self) -> str:
+        return self._persist_mode
+
+    @persist_mode.setter
+    def persist_mode(self, mode: str) -> None:
+        self._persist_mode = check_persist_mode(mode)
+
+    @property
+    def urls(self) -> list[str]:
+        return [f.url for f in self._files if f.url]
+
+    # ---- entries ----------------------------------------------------------------
+    def get_entry(self, name: str) -> CatalogEntry:
+        """The :class:`CatalogEntry` called ``name`` (KeyError if absent)."""
+        entry = self._entry_cache.get(name)
+        if entry is None:
+            try:
+                spec = self._raw[name]
+            except KeyError:
+                raise KeyError(self._missing(name)) from None
+            entry = CatalogEntry(name, spec, self, self._file_of.get(name))
+            self._entry_cache[name] = entry
+        return entry
+
+    def _missing(self, name: str) -> str:
+        where = f" {self.urls[0]}" if len(self.urls) == 1 else ""
+        return f"no entry {name!r} in catalog{where}"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._raw))
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._raw
+
+    def keys(self) -> list[str]:
+        return list(self._raw)
+
+    def items(self) -> Iterator[tuple[str, DataSource]]:
+        """``(name, source)`` pairs, sources built with default parameters."""
+        for name in list(self._raw):
+            yield name, self[name]
+
+    def __getitem__(self, key: str) -> DataSource:
+        if key in self._raw:
+            entry = self.get_entry(key)
+            if self._persist_mode == "never" or entry.is_catalog:
+                return entry()
+            # resolved under the catalog's mode on first use, so that a call with
+            # persist_mode=... is not preceded by a store lookup (SPEC 6)
+            mode = self._persist_mode
+            return EntrySource(entry, entry.build(_persist_mode=mode), mode)
+        if isinstance(key, str) and "." in key:
+            # dotted path into nested catalogs: try the longest matching prefix first
+            parts = key.split(".")
+            for i in range(len(parts) - 1, 0, -1):
+                head = ".".join(parts[:i])
+                if head in self._raw and self.get_entry(head).is_catalog:
+                    return self.get_entry(head)()[".".join(parts[i:])]
+        raise KeyError(self._missing(key))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raw = self.__dict__.get("_raw")
+        if raw is not None and name in raw:
+            return self[name]
+        raise AttributeError(f"{type(self).__name__} object has no attribute or entry {name!r}")
+
+    def __dir__(self) -> list[str]:
+        names = set(super().__dir__())
+        names.update(n for n in self._raw if n.isidentifier())
+        return sorted(names)
+
+    def walk(self, depth: int = 2) -> dict[str, CatalogEntry]:
+        """``{dotted name: entry}`` for the entries, and those of nested catalogs down to
+        ``depth`` levels (``depth=1``: this catalog only)."""
+        out: dict[str, CatalogEntry] = {}
+        for name in list(self._raw):
+            entry = self.get_entry(name)
+            out[name] = entry
+            if depth > 1 and entry.is_catalog:
+                sub = entry()
+                for subname, subentry in sub.walk(depth=depth - 1).items():
+                    out[f"{name}.{subname}"] = subentry
+        return out
+
+    # ---- DataSource API ---------------------------------------------------------
+    def _get_schema(self) -> Schema:
+        return Schema(
+            dtype=None, shape=(len(self._raw),), npartitions=0, extra_metadata=dict(self.metadata)
+        )
+
+    def _get_partition(self, i: int) -> Any:
+        raise IndexError("a catalog has no partitions; use its entries")
+
+    def read(self) -> Catalog:
+        """A catalog reads as itself."""
+        return self
+
+    def to_dask(self) -> Any:
+        raise TypeError("a catalog has no data of its own to turn into a dask collection")
+
+    def persist(self, ttl: float | None = None, **kwargs: Any) -> DataSource:
+        raise TypeError("a catalog cannot be persisted; persist its entries instead")
+
+    def export(self, path: str, **kwargs: Any) -> str:
+        raise TypeError("a catalog cannot be exported; export its entries instead")
+
+    @property
+    def has_been_persisted(self) -> bool:
+        return False
+
+    def describe(self) -> dict:
+        if self._entry is not None:
+            return self._entry.describe()
+        return {
+            "name": self.entry_name,
+            "description": self.description,
+            "driver": self.name,
+            "container": "catalog",
+            "args": {k: v for k, v in self._init_kwargs.items() if k != "metadata"},
+            "metadata": dict(self.metadata),
+            "user_parameters": [],
+            "entries": list(self._raw),
+        }
+
+    def __repr__(self) -> str:
+        label = f" {self.entry_name!r}" if self.entry_name else ""
+        where = (
+            f" {self.urls[0]!r}"
+            if len(self.urls) == 1
+            else (f" ({len(self.urls)} files)" if self.urls else "")
+        )
+        return f"<{type(self).__name__}{label}{where} entries={len(self._raw)}>"
+
+
+class YAMLFileCatalog(Catalog):
+    """A catalog read from one YAML file (local path or fsspec URL)."""
+
+    name = "yaml_file_cat"
+
+    def __init__(
+        self,
+        path: str | None = None,
+        urlpath: str | None = None,
+        storage_options: dict | None = None,
+        metadata: dict | None = None,
+        persist_mode: str = "default",
+        allow_shell: bool = False,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            metadata=metadata,
+            persist_mode=persist_mode,
+            allow_shell=allow_shell,
+            storage_options=storage_options,
+            **kwargs,
+        )
+        path = path if path is not None else urlpath
+        if path is None:
+            raise TypeError(f"{type(self).__name__} needs a 'path' (the catalog file's URL)")
+        if isinstance(path, (list, tuple)):
+            if len(path) != 1:
+                raise TypeError(
+                    f"{type(self).__name__} reads one file; use yaml_files_cat "
+                    f"for several: {path!r}"
+                )
+            path = path[0]
+        self.path = _normalize_url(str(path))
+        self._load()
+
+    def _load(self) -> None:
+        self._load_file(self.path)
+
+
+class YAMLFilesCatalog(Catalog):
+    """A catalog merging several YAML files: a list of paths/URLs, globs or directories.
+    Entries of later files replace same-named entries of earlier ones."""
+
+    name = "yaml_files_cat"
+
+    def __init__(
+        self,
+        path: Any = None,
+        urlpath: Any = None,
+        storage_options: dict | None = None,
+        metadata: dict | None = None,
+        persist_mode: str = "default",
+        allow_shell: bool = False,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            metadata=metadata,
+            persist_mode=persist_mode,
+            allow_shell=allow_shell,
+            storage_options=storage_options,
+            **kwargs,
+        )
+        path = path if path is not None else urlpath
+        if path is None:
+            raise TypeError(f"{type(self).__name__} needs a 'path' (files, globs or a directory)")
+        self.path = [
+            _normalize_url(str(p)) for p in (path if isinstance(path, (list, tuple)) else [path])
+        ]
+        self._load()
+
+    def _load(self) -> None:
+        for url in expand_paths(self.path, self._storage_options):
+            self._load_file(url)
+
+
+# ---- paths --------------------------------------------------------------------------
+def _normalize_url(url: str) -> str:
+    if _io.is_local(url):
+        return os.path.expanduser(_io.strip_file_scheme(url))
+    return url
+
+
+def has_glob(url: str) -> bool:
+    if _io.protocol(url) in ("http", "https"):  # '?' starts a query string there
+        return False
+    return any(c in url for c in _GLOB_CHARS)
+
+
+def expand_paths(paths: list[str], storage_options: dict | None = None) -> list[str]:
+    """Catalog file URLs from paths, globs and directories (in sorted order per item).
+
+    A glob that matches nothing raises FileNotFoundError naming it.
+    """
+    out: list[str] = []
+    for url in paths:
+        if _io.is_local(url):
+            if has_glob(url):
+                import glob
+
+                matches = sorted(m for m in glob.glob(url, recursive=True) if os.path.isfile(m))
+                if not matches:
+                    raise FileNotFoundError(f"no catalog file matches {url}")
+                out.extend(matches)
+            elif os.path.isdir(url):
+                out.extend(
+                    os.path.join(url, n)
+                    for n in sorted(os.listdir(url))
+                    if n.endswith(_YAML_SUFFIXES) and os.path.isfile(os.path.join(url, n))
+                )
+            else:
+                out.append(url)
+            continue
+        if has_glob(url) or url.endswith("/"):
+            fs, path = _io.get_fs(url, **(storage_options or {}))
+            if has_glob(url):
+                matches = sorted(fs.glob(path))
+                if not matches:
+                    raise FileNotFoundError(f"no catalog file matches {url}")
+            else:
+                try:
+                    matches = sorted(
+                        p for p in fs.ls(path, detail=False) if p.endswith(_YAML_SUFFIXES)
+                    )
+                except FileNotFoundError:
+                    raise FileNotFoundError(f"catalog directory not found: {url}") from None
+            out.extend(_unstrip(fs, url, m) for m in matches)
+        else:
+            out.append(url)
+    return out
+
+
+def _unstrip(fs: Any, original: str, path: str) -> str:
+    if "::" in original:  # chained URL: keep the chain, swap the last path
+        head = original.rsplit("::", 1)[0]
+        return f"{head}::{fs.unstrip_protocol(path)}"
+    return fs.unstrip_protocol(path)

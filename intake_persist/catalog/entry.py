@@ -1,0 +1,427 @@
+"""Catalog entries: the raw spec of one source, described and instantiated on demand.
+
+An entry keeps the spec as written in the YAML file and does nothing at
+construction, so opening a catalog of thousands of entries stays cheap. Calling
+it renders the arguments with the user parameters and builds the driver's
+source, then applies the persist mode (SPEC section 6).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from ..sources.registry import get_driver_class, resolve_driver_name
+from .errors import EntryError, ParameterError, TemplateError, check_persist_mode
+
+if TYPE_CHECKING:
+    from ..sources.base import DataSource
+
+CATALOG_DRIVERS = frozenset({"yaml_file_cat", "yaml_files_cat"})
+_PERSIST_KWARGS = ("persist_mode", "persist")
+
+
+def driver_name(raw: Any) -> str | None:
+    """The driver name of an entry, from the forms intake 0.x catalogs use.
+
+    ``driver: csv``; ``driver: intake.source.csv.CSVSource``; a list of names (the
+    first known one wins); a mapping ``{csv: {class: intake.source.csv.CSVSource}}``.
+    """
+    if isinstance(raw, str):
+        return raw.strip() or None
+    candidates: list[str] = []
+    if isinstance(raw, (list, tuple)):
+        for item in raw:
+            name = driver_name(item)
+            if name:
+                candidates.append(name)
+    elif isinstance(raw, dict):
+        for key, value in raw.items():
+            if isinstance(key, str) and key:
+                candidates.append(key)
+            if isinstance(value, dict) and isinstance(value.get("class"), str):
+                candidates.append(value["class"])
+    if not candidates:
+        return None
+    from ..sources.registry import registry
+
+    known = registry()
+    for name in candidates:
+        if resolve_driver_name(name) in known:
+            return name
+    return candidates[0]
+
+
+def _valid_driver_form(raw: Any) -> bool:
+    if isinstance(raw, str):
+        return bool(raw.strip())
+    if isinstance(raw, (list, tuple, dict)):
+        return len(raw) > 0
+    return False
+
+
+def _same_protocol(args: dict, parent: Any) -> bool:
+    """Whether a nested catalog's path uses the parent catalog's protocol."""
+    from .._io import protocol
+
+    path = args.get("path", args.get("urlpath"))
+    if isinstance(path, (list, tuple)) and path:
+        path = path[0]
+    urls = getattr(parent, "urls", None) or []
+    if not isinstance(path, str) or not urls:
+        return False
+    return protocol(path) == protocol(urls[0])
+
+
+class CatalogEntry:
+    """One ``sources:`` entry of a catalog file.
+
+    ``spec`` is the mapping as written; ``catalog`` is the catalog holding it, which
+    gives the persist mode, ``CATALOG_DIR``, ``allow_shell`` and the catalog-level
+    parameters.
+    """
+
+    __slots__ = ("name", "_spec", "_catalog", "_file", "_params", "_cls", "_is_cat")
+
+    def __init__(self, name: str, spec: dict, catalog: Any = None, file: Any = None):
+        self.name = name
+        self._spec = spec
+        self._catalog = catalog
+        self._file = file  # _FileInfo: url, catalog_dir, parameters
+        self._params: dict | None = None
+        self._cls: type | None = None
+        self._is_cat: bool | None = None
+
+    # ---- raw spec ----------------------------------------------------------------
+    @property
+    def spec(self) -> dict:
+        return self._spec
+
+    @property
+    def description(self) -> str:
+        return self._spec.get("description") or ""
+
+    @property
+    def driver(self) -> str | None:
+        return driver_name(self._spec.get("driver"))
+
+    @property
+    def args(self) -> dict:
+        args = self._spec.get("args")
+        return args if isinstance(args, dict) else {}
+
+    @property
+    def metadata(self) -> dict:
+        md = self._spec.get("metadata")
+        return md if isinstance(md, dict) else {}
+
+    @property
+    def catalog_dir(self) -> str | None:
+        return None if self._file is None else self._file.catalog_dir
+
+    @property
+    def url(self) -> str | None:
+        return None if self._file is None else self._file.url
+
+    @property
+    def user_parameters(self) -> dict:
+        """``{name: UserParameter}``: catalog-level parameters, then the entry's own."""
+        if self._params is None:
+            from .parameters import UserParameter
+
+            params: dict = {}
+            specs: list = []
+            if self._file is not None and self._file.parameters:
+                specs.append(self._file.parameters)
+            own = self._spec.get("parameters")
+            if own:
+                specs.append(own)
+            for group in specs:
+                if isinstance(group, dict):
+                    items = list(group.items())
+                elif isinstance(group, list):  # [{name: x, type: ...}, ...]
+                    items = []
+                    for p in group:
+                        if not isinstance(p, dict) or "name" not in p:
+                            raise ParameterError(
+                                f"entry {self.name!r}: bad parameter spec {p!r}", entry=self.name
+                            )
+                        items.append((p["name"], p))
+                else:
+                    raise ParameterError(
+                        f"entry {self.name!r}: 'parameters' must be a mapping, got {group!r}",
+                        entry=self.name,
+                    )
+                for pname, pspec in items:
+                    params[str(pname)] = UserParameter.from_spec(str(pname), pspec, entry=self.name)
+            self._params = params
+        return self._params
+
+    def driver_class(self) -> type:
+        """The driver class; raises the registry's UnknownDriverError if unknown."""
+        if self._cls is None:
+            name = self.driver
+            if name is None:
+                raise EntryError(
+                    f"entry {self.name!r} has no driver", entry=self.name, url=self.url
+                )
+            self._cls = get_driver_class(name)
+        return self._cls
+
+    @property
+    def container(self) -> str | None:
+        name = self.driver
+        if name is not None and resolve_driver_name(name) in CATALOG_DRIVERS:
+            return "catalog"
+        try:
+            return self.driver_class().container
+        except ValueError:  # unknown driver: describe() still works
+            return None
+
+    @property
+    def is_catalog(self) -> bool:
+        """True when the driver is a catalog driver (unknown drivers: False)."""
+        if self._is_cat is None:
+            name = self.driver
+            if name is None:
+                self._is_cat = False
+            elif resolve_driver_name(name) in CATALOG_DRIVERS:
+                self._is_cat = True
+            else:
+                self._is_cat = self.container == "catalog"
+        return self._is_cat
+
+    def describe(self) -> dict:
+        """What the entry is, without reading data; ``args`` are as written."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "driver": self.driver,
+            "container": self.container,
+            "args": copy.deepcopy(self.args),
+            "metadata": copy.deepcopy(self.metadata),
+            "user_parameters": [p.describe() for p in self.user_parameters.values()],
+        }
+
+    def __repr__(self) -> str:
+        return f"<CatalogEntry {self.name!r} driver={self.driver!r}>"
+
+    # ---- building sources -------------------------------------------------------
+    def _context(self) -> dict:
+        from .templates import base_context
+
+        allow_shell = bool(getattr(self._catalog, "_allow_shell", False))
+        return base_context(self.catalog_dir, allow_shell)
+
+    def _split_kwargs(self, kwargs: dict) -> tuple[dict, dict]:
+        """User parameter values and driver-argument overrides; others are refused."""
+        params = self.user_parameters
+        values: dict = {}
+        overrides: dict = {}
+        unknown: list[str] = []
+        args = self.args
+        signature_names: set | None = None
+        for key, value in kwargs.items():
+            if key in params:
+                values[key] = value
+            elif key in args:
+                overrides[key] = value
+            else:
+                if signature_names is None:
+                    signature_names = self._driver_arg_names()
+                if key in signature_names:
+                    overrides[key] = value
+                else:
+                    unknown.append(key)
+        if unknown:
+            known = sorted(params)
+            raise ParameterError(
+                f"entry {self.name!r}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
+                f"user parameters are: {', '.join(known) if known else '(none)'}; "
+                f"driver arguments may also be overridden: "
+                f"{', '.join(sorted(set(args) | self._driver_arg_names())) or '(none)'}",
+                entry=self.name,
+            )
+        return values, overrides
+
+    def _driver_arg_names(self) -> set:
+        try:
+            sig = inspect.signature(self.driver_class().__init__)
+        except (TypeError, ValueError):
+            return set()
+        return {
+            p.name
+            for p in sig.parameters.values()
+            if p.name not in ("self", "metadata")
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+
+    def build(self, _persist_mode: str | None = None, **kwargs: Any) -> DataSource:
+        """The original source for these parameter values (no persist-mode handling)."""
+        from .templates import render
+
+        raw_args = self._spec.get("args")
+        if raw_args is not None and not isinstance(raw_args, dict):
+            raise EntryError(
+                f"entry {self.name!r}{f' of catalog {self.url}' if self.url else ''}: 'args' "
+                f"must be a mapping, got {type(raw_args).__name__}",
+                url=self.url,
+                entry=self.name,
+            )
+        values, overrides = self._split_kwargs(kwargs)
+        cls = self.driver_class()
+        context = self._context()
+        params = self.user_parameters
+        try:
+            for pname, param in params.items():
+                if pname in values:
+                    context[pname] = param.validate(values[pname])
+                else:
+                    context[pname] = param.expand_default(context)
+            args = render(self.args, context) if self.args else {}
+        except TemplateError as exc:
+            if exc.entry is not None:
+                raise
+            where = f" of catalog {self.url}" if self.url else ""
+            raise type(exc)(
+                f"entry {self.name!r}{where}: {exc}", url=self.url, entry=self.name
+            ) from exc
+        if overrides:
+            args.update(overrides)
+        metadata = copy.deepcopy(self.metadata)
+        if "metadata" in args:  # metadata written among the args: merge it
+            extra = args.pop("metadata")
+            if isinstance(extra, dict):
+                metadata = {**extra, **metadata}
+        parent = self._catalog
+        if getattr(cls, "container", None) == "catalog" and parent is not None:
+            # nested catalogs inherit the parent's mode and shell permission (a YAML file
+            # cannot grant itself shell access); neither is part of the token
+            args["persist_mode"] = _persist_mode or getattr(parent, "_persist_mode", "default")
+            args["allow_shell"] = bool(getattr(parent, "_allow_shell", False))
+            parent_so = getattr(parent, "_storage_options", None)
+            if parent_so and "storage_options" not in args and _same_protocol(args, parent):
+                args["storage_options"] = dict(parent_so)
+        source = cls(**args, metadata=metadata)
+        source.entry_name = self.name
+        source.description = self.description or None
+        source.catalog_object = parent
+        source._entry = self
+        return source
+
+    def __call__(self, **kwargs: Any) -> DataSource:
+        """The source for these user parameters (defaults otherwise), after the persist
+        mode: ``persist_mode=`` (alias ``persist=``) overrides the catalog's mode."""
+        mode = None
+        for key in _PERSIST_KWARGS:
+            if key in kwargs:
+                value = kwargs.pop(key)
+                if mode is not None and value != mode:
+                    raise ValueError(
+                        f"persist_mode={mode!r} and persist={value!r} disagree; pass one of them"
+                    )
+                mode = value
+        if mode is None:
+            mode = getattr(self._catalog, "_persist_mode", "default")
+        check_persist_mode(mode)
+        source = self.build(_persist_mode=mode, **kwargs)
+        return self.apply_persist_mode(source, mode)
+
+    def apply_persist_mode(self, source: DataSource, mode: str) -> DataSource:
+        """``source`` (built from this entry) as the persist mode hands it back."""
+        if mode == "never" or source.container == "catalog":
+            return source
+        from ..store import get_store
+
+        resolved = get_store().resolve(source, mode)
+        if resolved is not source and getattr(resolved, "_entry", None) is None:
+            try:
+                resolved._entry = self  # so that calling it again goes through the entry
+            except AttributeError:
+                pass
+        return resolved
+
+    get = __call__
+
+
+class EntrySource:
+    """What ``cat.name`` / ``cat["name"]`` hand back when the catalog's mode may use
+    the persist store: the entry's source with default parameters, resolved under
+    the catalog's persist mode on first use.
+
+    The original source is built at once (so bad parameters or an unknown driver
+    fail here); its resolution is deferred so that ``cat.name(persist_mode="never")``
+    (or any call with parameters) goes straight to the entry: nothing is looked up,
+    refreshed or re-persisted under the catalog's mode on the way. Any other use (attributes,
+    ``isinstance``, ``with``, pickling, tokenizing) resolves it once and acts on the
+    resolved source.
+    """
+
+    __slots__ = ("_ip_entry", "_ip_original", "_ip_mode", "_ip_source")
+
+    def __init__(self, entry: CatalogEntry, original: DataSource, mode: str):
+        object.__setattr__(self, "_ip_entry", entry)
+        object.__setattr__(self, "_ip_original", original)
+        object.__setattr__(self, "_ip_mode", mode)
+        object.__setattr__(self, "_ip_source", None)
+
+    def _ip_resolve(self) -> DataSource:
+        source = object.__getattribute__(self, "_ip_source")
+        if source is None:
+            entry = object.__getattribute__(self, "_ip_entry")
+            source = entry.apply_persist_mode(
+                object.__getattribute__(self, "_ip_original"),
+                object.__getattribute__(self, "_ip_mode"),
+            )
+            object.__setattr__(self, "_ip_source", source)
+        return source
+
+    def __call__(self, **kwargs: Any) -> DataSource:
+        return object.__getattribute__(self, "_ip_entry")(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ip_resolve(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._ip_resolve(), name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._ip_resolve(), name)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # isinstance(cat.name, DataSource) holds
+        return type(self._ip_resolve())
+
+    def __dir__(self) -> list[str]:
+        return dir(self._ip_resolve())
+
+    def __repr__(self) -> str:
+        return repr(self._ip_resolve())
+
+    def __enter__(self) -> DataSource:
+        return self._ip_resolve().__enter__()
+
+    def __exit__(self, *exc: object) -> Any:
+        return self._ip_resolve().__exit__(*exc)
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        return self._ip_resolve().__reduce_ex__(protocol)
+
+    def __dask_tokenize__(self) -> Any:
+        return self._ip_resolve().__dask_tokenize__()
+
+    def __bool__(self) -> bool:
+        return bool(self._ip_resolve())
+
+    def __iter__(self):
+        return iter(self._ip_resolve())
+
+    def __len__(self) -> int:
+        return len(self._ip_resolve())
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._ip_resolve()[key]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._ip_resolve()

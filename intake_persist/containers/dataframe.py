@@ -1,0 +1,76 @@
+"""Dataframe writer: a Parquet dataset, one ``part.NNNNN.parquet`` file per partition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import join, makedirs, run_partitions
+
+
+def part_name(i: int) -> str:
+    return f"part.{i:05d}.parquet"
+
+
+def _to_table(source: Any, i: int):
+    fast = getattr(source, "read_partition_arrow", None)
+    if fast is not None:
+        return fast(i)
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(source.read_partition(i), preserve_index=None)
+
+
+def _write_table(table: Any, i: int, path: str, fs: Any, kwargs: dict) -> int:
+    import pyarrow.parquet as pq
+
+    with fs.open(join(path, part_name(i)), "wb") as f:
+        pq.write_table(table, f, **kwargs)
+        return f.tell()
+
+
+def write_partition(source: Any, i: int, path: str, fs: Any, kwargs: dict) -> int:
+    """Read partition ``i`` and write it to ``path/part.i.parquet``; the bytes written."""
+    return _write_table(_to_table(source, i), i, path, fs, kwargs)
+
+
+def write(
+    source: Any,
+    url: str,
+    storage_options: dict,
+    progress: Any = None,
+    client: Any = None,
+    **kwargs: Any,
+) -> dict:
+    fs, path = makedirs(url, storage_options)
+    n = source.npartitions
+    if client is not None or n < 2:
+        sizes = run_partitions(write_partition, source, n, client, progress, path, fs, kwargs)
+    else:
+        sizes = _pipelined(source, n, path, fs, kwargs, progress)
+    args: dict = {"urlpath": url}
+    if storage_options:
+        args["storage_options"] = storage_options
+    return {"driver": "parquet", "args": args, "size": int(sum(sizes)), "npartitions": n}
+
+
+def _pipelined(source: Any, n: int, path: str, fs: Any, kwargs: dict, progress: Any) -> list[int]:
+    """Read partition i+1 in a helper thread while partition i is written: at most two
+    partitions in memory, and parsing overlaps Parquet encoding."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sizes = []
+    with ThreadPoolExecutor(1, thread_name_prefix="intake-persist-read") as ex:
+        fut = ex.submit(_to_table, source, 0)
+        try:
+            for i in range(n):
+                table = fut.result()
+                if i + 1 < n:
+                    fut = ex.submit(_to_table, source, i + 1)
+                sizes.append(_write_table(table, i, path, fs, kwargs))
+                del table
+                if progress is not None:
+                    progress(i + 1, n)
+        except BaseException:
+            fut.cancel()
+            raise
+    return sizes

@@ -1,0 +1,180 @@
+"""Parquet as a dataframe: a file, a directory (dataset), a glob or a list.
+
+One partition per file (or per row group with ``split_row_groups=True``), read
+with pyarrow. This driver also reads persisted dataframe copies (a directory of
+``part.NNNNN.parquet``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._files import FileSource, as_list, expand_paths
+from .base import Schema
+
+_SUFFIXES = (".parquet", ".parq", ".pq")
+
+
+class ParquetSource(FileSource):
+    """Parameters: ``urlpath``, ``columns`` (subset to read), ``filters`` (pyarrow
+    filter expressions in DNF list form), ``split_row_groups`` (a partition per row
+    group instead of per file), ``storage_options``; other keyword arguments go to
+    ``pyarrow.parquet.ParquetFile.read`` / ``read_row_group``.
+
+    Hive-style directories (``key=value/``) add their keys as columns.
+    """
+
+    container = "dataframe"
+    name = "parquet"
+
+    def __init__(
+        self,
+        urlpath: str | list,
+        columns: list | None = None,
+        filters: list | None = None,
+        split_row_groups: bool = False,
+        storage_options: dict | None = None,
+        metadata: dict | None = None,
+        engine: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(metadata=metadata)
+        self.urlpath = urlpath
+        self.columns = list(columns) if columns is not None else None
+        self.filters = filters
+        self.split_row_groups = bool(split_row_groups)
+        self.storage_options = dict(storage_options or {})
+        if engine not in (None, "pyarrow", "auto"):
+            raise ValueError(f"parquet engine {engine!r} is not supported; only 'pyarrow'")
+        self.kwargs = kwargs
+
+    def _plan(self) -> dict:
+        plan = self._cache.get("plan")
+        if plan is not None:
+            return plan
+        import pyarrow.parquet as pq
+
+        fs, paths = expand_paths(self.urlpath, self.storage_options, dir_suffixes=_SUFFIXES)
+        roots = [fs._strip_protocol(u).rstrip("/") for u in as_list(self.urlpath)]
+        hive = [_hive_keys(p, roots) for p in paths]
+        parts: list[tuple[int, int | None]] = []
+        if self.split_row_groups:
+            for j, p in enumerate(paths):
+                with fs.open(p, "rb") as f:
+                    nrg = pq.ParquetFile(f).metadata.num_row_groups
+                parts.extend((j, g) for g in range(max(nrg, 1)))
+        else:
+            parts = [(j, None) for j in range(len(paths))]
+        plan = {"fs": fs, "paths": paths, "parts": parts, "hive": hive}
+        self._cache["plan"] = plan
+        return plan
+
+    def _read_columns(self, schema) -> list | None:
+        if self.columns is None:
+            return None
+        return [c for c in self.columns if c in schema.names]
+
+    def read_partition_arrow(self, i: int):
+        """Partition ``i`` as a ``pyarrow.Table``."""
+        n = self.npartitions
+        if not isinstance(i, int) or not 0 <= i < n:
+            raise IndexError(f"partition {i!r} out of range: {self!r} has {n} partition(s)")
+        import pyarrow.parquet as pq
+
+        plan = self._plan()
+        j, group = plan["parts"][i]
+        fs = plan["fs"]
+        with fs.open(plan["paths"][j], "rb") as f:
+            pf = pq.ParquetFile(f)
+            cols = self._read_columns(pf.schema_arrow)
+            if group is None:
+                table = pf.read(columns=cols, use_pandas_metadata=True, **self.kwargs)
+            elif pf.metadata.num_row_groups == 0:
+                table = pf.schema_arrow.empty_table()
+            else:
+                table = pf.read_row_group(
+                    group, columns=cols, use_pandas_metadata=True, **self.kwargs
+                )
+        table = _add_hive(table, plan["hive"][j], self.columns)
+        if self.filters:
+            table = _apply_filters(table, self.filters)
+        return table
+
+    def _get_partition(self, i: int):
+        return self.read_partition_arrow(i).to_pandas()
+
+    def _dask_meta(self):
+        meta = self._cache.get("meta")
+        if meta is None:
+            import pyarrow.parquet as pq
+
+            plan = self._plan()
+            with plan["fs"].open(plan["paths"][0], "rb") as f:
+                schema = pq.ParquetFile(f).schema_arrow
+            cols = self._read_columns(schema)
+            empty = schema.empty_table()
+            if cols is not None:
+                index_cols = _pandas_index_columns(schema)
+                empty = empty.select(cols + [c for c in index_cols if c not in cols])
+            empty = _add_hive(empty, plan["hive"][0], self.columns)
+            meta = empty.to_pandas()
+            self._cache["meta"] = meta
+        return meta
+
+    def _get_schema(self) -> Schema:
+        import pyarrow.parquet as pq
+
+        plan = self._plan()
+        meta = self._dask_meta()
+        rows = None
+        if len(plan["paths"]) <= 64 and not self.filters:
+            rows = 0
+            for p in plan["paths"]:
+                with plan["fs"].open(p, "rb") as f:
+                    rows += pq.ParquetFile(f).metadata.num_rows
+        return Schema(
+            dtype={str(k): str(v) for k, v in meta.dtypes.items()},
+            shape=(rows, len(meta.columns)),
+            npartitions=len(plan["parts"]),
+            extra_metadata={"files": len(plan["paths"])},
+        )
+
+
+def _hive_keys(path: str, roots: list[str]) -> dict:
+    root = next((r for r in roots if path.startswith(r + "/")), None)
+    if root is None:
+        return {}
+    out = {}
+    for part in path[len(root) + 1 :].split("/")[:-1]:
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k] = v
+    return out
+
+
+def _add_hive(table, keys: dict, columns: list | None):
+    import pyarrow as pa
+
+    for k, v in keys.items():
+        if k in table.column_names or (columns is not None and k not in columns):
+            continue
+        table = table.append_column(k, pa.array([v] * table.num_rows, pa.string()))
+    return table
+
+
+def _pandas_index_columns(schema) -> list:
+    import json
+
+    md = schema.metadata or {}
+    raw = md.get(b"pandas")
+    if not raw:
+        return []
+    return [c for c in json.loads(raw).get("index_columns", []) if isinstance(c, str)]
+
+
+def _apply_filters(table, filters: list):
+    """Filters in pyarrow's DNF form: ``[(col, op, value), ...]`` or a list of such lists."""
+    import pyarrow.parquet as pq
+
+    expr = pq.filters_to_expression(filters)
+    return table.filter(expr)

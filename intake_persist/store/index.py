@@ -1,0 +1,491 @@
+"""The central index ``<persist_path>/cat.yaml``: a catalog with one entry per token.
+
+Layout written by the store (valid YAML; each entry is one line of JSON flow style)::
+
+    # intake_persist store index (format 1): a catalog, one entry per line.
+    metadata: {"version": 1, "intake_persist_index": 1}
+    sources:
+      "<token>": {"driver": "parquet", "args": {...}, "metadata": {...}}
+      ...
+    # end of index: 2 entries
+
+A lookup finds the token's line and parses that line only. A file that does not
+follow the layout (reformatted by hand) is parsed as ordinary YAML and honoured.
+A file with our header whose trailer is missing (truncated), or that cannot be
+parsed, is *damaged*: it is kept as ``cat.yaml.damaged-<time>`` and the index is
+rebuilt from the ``<token>/<vid>.meta.yaml`` files, with a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+
+from . import layout
+from .backends import IndexConflict
+
+HEADER = b"# intake_persist store index (format 1): a catalog, one entry per line.\n"
+_HEADER_PREFIX = b"# intake_persist store index"
+_TRAILER = re.compile(rb"\n# end of index: (\d+) entr(?:y|ies)(?: in (\d+) bytes)?[ \t\r]*\n?\Z")
+_SOURCES = re.compile(rb"^sources:[ \t]*(\{\})?[ \t]*\r?$", re.M)
+_LINE = re.compile(rb'^  "([^"\n]+)": (.*)$', re.M)
+INDEX_METADATA = {"version": 1, "intake_persist_index": 1}
+
+
+class IndexDamaged(ValueError):
+    """cat.yaml cannot be read as an index."""
+
+
+# --------------------------------------------------------------------------- encoding
+
+_UNSAFE_PATTERN = (
+    "[^\x09\x0a\x0d\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]"
+)
+_yaml_unsafe: re.Pattern | None = None
+
+
+def _enc_str(s: str) -> str:
+    """A JSON string that YAML reads the same (characters YAML forbids or treats as
+    line breaks are escaped)."""
+    global _yaml_unsafe
+    text = json.dumps(s, ensure_ascii=False)
+    if text.isascii() and text.isprintable():
+        return text
+    if _yaml_unsafe is None:
+        _yaml_unsafe = re.compile(_UNSAFE_PATTERN)
+    return _yaml_unsafe.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _enc(o: Any) -> str:
+    """JSON that YAML 1.1 (PyYAML) reads as the same value."""
+    if o is None:
+        return "null"
+    if o is True:
+        return "true"
+    if o is False:
+        return "false"
+    if isinstance(o, int):
+        return str(int(o))
+    if isinstance(o, float):
+        if math.isnan(o):
+            return ".nan"  # YAML only: the fast path then falls back to YAML
+        if math.isinf(o):
+            return ".inf" if o > 0 else "-.inf"
+        r = repr(o)
+        if "e" in r and "." not in r:  # YAML 1.1 needs a dot: 1e+20 -> 1.0e+20
+            m, e = r.split("e")
+            r = f"{m}.0e{e}"
+        return r
+    if isinstance(o, str):
+        return _enc_str(o)
+    if isinstance(o, dict):
+        return "{" + ", ".join(f"{_enc_str(str(k))}: {_enc(v)}" for k, v in o.items()) + "}"
+    if isinstance(o, (list, tuple, set, frozenset)):
+        return "[" + ", ".join(_enc(v) for v in o) + "]"
+    if isinstance(o, (_dt.datetime, _dt.date, _dt.time)):
+        return _enc_str(o.isoformat())
+    if hasattr(o, "item"):  # numpy scalars
+        return _enc(o.item())
+    return _enc_str(str(o))
+
+
+def encode_entry(entry: dict) -> bytes:
+    return _enc(entry).encode("utf-8")
+
+
+def _decode_value(token: str, raw: bytes) -> dict:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        from .._yaml import YAMLError, load
+
+        try:
+            value = load(b'"' + token.encode() + b'": ' + raw)[token]
+        except (YAMLError, TypeError, KeyError) as exc:
+            raise IndexDamaged(f"entry {token} cannot be parsed: {exc}") from exc
+    if not isinstance(value, dict):
+        raise IndexDamaged(f"entry {token} is not a mapping")
+    return value
+
+
+def render(metadata: dict, items: list[tuple[str, bytes]]) -> bytes:
+    """The index file for ``(token, encoded entry)`` pairs."""
+    out = [HEADER, b"metadata: ", _enc(metadata).encode(), b"\n"]
+    if not items:
+        out.append(b"sources: {}\n")
+    else:
+        out.append(b"sources:\n")
+        for token, raw in items:
+            out += [b'  "', token.encode(), b'": ', raw, b"\n"]
+    n = len(items)
+    body = b"".join(out)
+    # the trailer records the file's size: when it still matches, the file is as the
+    # store wrote it and lookups need not check the layout
+    stem = f"# end of index: {n} {'entry' if n == 1 else 'entries'} in "
+    base = len(body) + len(stem) + len(" bytes\n")
+    size = base
+    while base + len(str(size)) != size:
+        size = base + len(str(size))
+    return body + f"{stem}{size} bytes\n".encode()
+
+
+# --------------------------------------------------------------------------- snapshot
+
+
+class Snapshot:
+    """One version of the index (its bytes and tag), parsed lazily."""
+
+    def __init__(self, data: bytes | str | None, tag: Any):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.data = data
+        self.tag = tag
+        self._parsed: dict[str, dict] | None = None
+        self._cache: dict[str, dict | None] = {}
+        self._offsets: dict[str, tuple[int, int]] | None = None
+        self._metadata: dict | None = None
+        self.lines_mode = False
+        if data is None:
+            self._parsed, self._metadata = {}, dict(INDEX_METADATA)
+            return
+        if data.startswith(_HEADER_PREFIX):
+            tail_start = max(0, len(data) - 200)
+            m = _TRAILER.search(data, tail_start)
+            if m is None:
+                raise IndexDamaged("the end-of-index line is missing (truncated file?)")
+            n = int(m.group(1))
+            s = _SOURCES.search(data, 0, m.start() + 1)
+            if s is not None:
+                self._lo, self._hi = s.end(), m.start()
+                if s.group(1) is not None:
+                    ok = n == 0 and self._lo == self._hi
+                elif m.group(2) is not None and int(m.group(2)) == len(data):
+                    ok = True  # exactly as the store wrote it: one entry per line
+                else:
+                    lo, hi = self._lo, self._hi
+                    ok = data.count(b"\n", lo, hi) == n and data.count(b'\n  "', lo, hi) == n
+                if ok:
+                    self.lines_mode = True
+                    return
+        self._parse_yaml()
+
+    def _parse_yaml(self) -> None:
+        from .._yaml import YAMLError, load
+
+        try:
+            doc = load(self.data) if self.data.strip() else None
+        except YAMLError as exc:
+            raise IndexDamaged(f"not valid YAML: {exc}") from exc
+        if not isinstance(doc, dict) or "sources" not in doc:
+            raise IndexDamaged("not a catalog (no 'sources' mapping)")
+        sources = doc.get("sources") or {}
+        if not isinstance(sources, dict) or not all(isinstance(v, dict) for v in sources.values()):
+            raise IndexDamaged("'sources' is not a mapping of entries")
+        self._parsed = {str(k): v for k, v in sources.items()}
+        self._metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+
+    # ---- reading -----------------------------------------------------------------
+    def _raw(self, token: str) -> bytes | None:
+        if self._offsets is not None:
+            span = self._offsets.get(token)
+            return None if span is None else self.data[span[0] : span[1]]
+        prefix = b'\n  "' + token.encode() + b'": '
+        pos = self.data.find(prefix, self._lo, self._hi)
+        if pos < 0:
+            return None
+        start = pos + len(prefix)
+        end = self.data.find(b"\n", start)
+        return self.data[start:end]
+
+    def get(self, token: str) -> dict | None:
+        """The entry for ``token`` (a dict the caller must not mutate), or None."""
+        if token in self._cache:
+            return self._cache[token]
+        if self._parsed is not None:
+            entry = self._parsed.get(token)
+        else:
+            if len(self._cache) >= 4 and self._offsets is None:
+                self._build_offsets()
+            raw = self._raw(token)
+            entry = None if raw is None else _decode_value(token, raw)
+        self._cache[token] = entry
+        return entry
+
+    def _build_offsets(self) -> None:
+        self._offsets = {
+            m.group(1).decode(): (m.start(2), m.end(2))
+            for m in _LINE.finditer(self.data, self._lo, self._hi)
+        }
+
+    def __contains__(self, token: str) -> bool:
+        if self._parsed is not None:
+            return token in self._parsed
+        if self._offsets is None:
+            self._build_offsets()
+        return token in self._offsets  # type: ignore[operator]
+
+    def keys(self) -> list[str]:
+        if self._parsed is not None:
+            return list(self._parsed)
+        if self._offsets is None:
+            self._build_offsets()
+        return list(self._offsets)  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def raw_items(self) -> list[tuple[str, bytes]]:
+        """``(token, encoded entry)`` pairs in file order (lines reused as they are)."""
+        if self._parsed is not None:
+            return [(k, encode_entry(v)) for k, v in self._parsed.items()]
+        if self._offsets is None:
+            self._build_offsets()
+        return [(k, self.data[a:b]) for k, (a, b) in self._offsets.items()]  # type: ignore[union-attr]
+
+    def all(self) -> dict[str, dict]:
+        return {k: self.get(k) for k in self.keys()}  # type: ignore[misc]
+
+    @property
+    def metadata(self) -> dict:
+        if self._metadata is None:
+            self._metadata = dict(INDEX_METADATA)
+            start = self.data.find(b"\nmetadata: ", 0, self._lo)
+            if start >= 0:
+                start += len(b"\nmetadata: ")
+                line = self.data[start : self.data.find(b"\n", start)]
+                try:
+                    md = _decode_value("metadata", line)
+                except IndexDamaged:
+                    md = None
+                if isinstance(md, dict):
+                    self._metadata = md
+        return self._metadata
+
+
+class Entries(MutableMapping):
+    """The entries handed to an update function: parsed on access, rewritten only
+    when assigned."""
+
+    def __init__(self, snap: Snapshot):
+        self._snap = snap
+        self._order = snap.keys()
+        self._present = set(self._order)
+        self._changed: dict[str, dict] = {}
+        self.metadata = dict(snap.metadata)
+
+    def __getitem__(self, token: str) -> dict:
+        if token in self._changed:
+            return self._changed[token]
+        if token not in self._present:
+            raise KeyError(token)
+        import copy
+
+        value = copy.deepcopy(self._snap.get(token))
+        self._changed[token] = value  # callers may mutate what they get
+        return value
+
+    def __setitem__(self, token: str, entry: dict) -> None:
+        if not isinstance(entry, dict):
+            raise TypeError("an index entry is a dict")
+        if token not in self._present:
+            self._order.append(token)
+            self._present.add(token)
+        self._changed[token] = entry
+
+    def __delitem__(self, token: str) -> None:
+        if token not in self._present:
+            raise KeyError(token)
+        self._present.discard(token)
+        self._changed.pop(token, None)
+        self._order = [t for t in self._order if t != token]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._order))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._present
+
+    def render(self) -> bytes:
+        raw = dict(self._snap.raw_items()) if len(self._changed) < len(self._order) else {}
+        items = []
+        for t in self._order:
+            if t in self._changed:
+                items.append((t, encode_entry(self._changed[t])))
+            else:
+                items.append((t, raw[t]))
+        return render(self.metadata, items)
+
+
+# --------------------------------------------------------------------------- index
+
+
+class Index:
+    """The index of one store, over a backend (see :mod:`.backends`)."""
+
+    def __init__(self, backend: Any):
+        self.backend = backend
+        self._snap: Snapshot | None = None
+
+    # ---- reading -----------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """The current index; costs a stat when it has not changed since last time."""
+        tag = self.backend.tag()
+        snap = self._snap
+        if snap is not None and snap.tag == tag:
+            return snap
+        if tag is None:  # nothing persisted yet
+            snap = Snapshot(None, None)
+        else:
+            data, tag = self.backend.read()
+            try:
+                snap = Snapshot(data, tag)
+            except IndexDamaged as exc:
+                snap = self.repair(data, tag, str(exc))
+        self._snap = snap
+        return snap
+
+    def exists(self) -> bool:
+        return self.backend.tag() is not None
+
+    def lookup(self, token: str) -> dict | None:
+        """The entry for ``token`` or None; one stat when the index is unchanged."""
+        snap = self.snapshot()
+        try:
+            return snap.get(token)
+        except IndexDamaged as exc:
+            self._snap = self.repair(snap.data, snap.tag, str(exc))
+            return self._snap.get(token)
+
+    def entries(self) -> dict[str, dict]:
+        snap = self.snapshot()
+        try:
+            return snap.all()
+        except IndexDamaged as exc:
+            self._snap = self.repair(snap.data, snap.tag, str(exc))
+            return self._snap.all()
+
+    # ---- writing -----------------------------------------------------------------
+    def update(self, fn: Callable[[Entries], Any], retries: int = 50) -> Any:
+        """Apply ``fn`` to the entries and write them back atomically; retried when
+        another writer got there first. Returns what ``fn`` returned."""
+        delay = 0.005
+        for attempt in range(retries):
+            with self.backend.locked():
+                data, tag = self.backend.read()
+                try:
+                    snap = Snapshot(data, tag)
+                    entries = Entries(snap)
+                except IndexDamaged as exc:
+                    snap = self.repair(data, tag, str(exc), locked=True)
+                    entries = Entries(snap)
+                result = fn(entries)
+                try:
+                    self.backend.write(entries.render(), snap.tag)
+                except IndexConflict:
+                    if attempt == retries - 1:
+                        raise
+                else:
+                    self._snap = None
+                    return result
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        raise IndexConflict("could not update the index")  # pragma: no cover
+
+    # ---- repair ------------------------------------------------------------------
+    def published(self) -> dict[str, dict[str, dict]]:
+        """``{token: {vid: meta entry}}`` for every published copy (meta file present)."""
+        from .._yaml import YAMLError, load
+
+        out: dict[str, dict[str, dict]] = {}
+        for item in self.backend.listdir(""):
+            if not (item.isdir and layout.is_token(item.name)):
+                continue
+            for sub in self.backend.listdir(item.name):
+                if not sub.name.endswith(layout.META_SUFFIX):
+                    continue
+                vid = sub.name[: -len(layout.META_SUFFIX)]
+                if not layout.is_vid(vid):
+                    continue
+                try:
+                    meta = load(self.backend.read_bytes(f"{item.name}/{sub.name}"))
+                except (YAMLError, OSError) as exc:
+                    warnings.warn(f"skipping unreadable {sub.name} of {item.name}: {exc}",
+                                  stacklevel=2)
+                    continue
+                if isinstance(meta, dict):
+                    out.setdefault(item.name, {})[vid] = meta
+        return out
+
+    def repair(self, data: bytes | None, tag: Any, reason: str, locked: bool = False) -> Snapshot:
+        """Rebuild a damaged index from the meta files, keeping the damaged file."""
+        if not locked:
+            with self.backend.locked():
+                return self.repair(data, tag, reason, locked=True)
+        cur_data, cur_tag = self.backend.read()
+        if cur_tag != tag:  # someone else repaired or rewrote it meanwhile
+            try:
+                return Snapshot(cur_data, cur_tag)
+            except IndexDamaged as exc:
+                data, tag, reason = cur_data, cur_tag, str(exc)
+        salvaged = _salvage(data or b"")
+        entries: list[tuple[str, bytes]] = []
+        for token, versions in sorted(self.published().items()):
+            entries.append((token, encode_entry(merge_versions(versions, salvaged.get(token)))))
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
+        kept = layout.DAMAGED_PREFIX + stamp
+        if data:
+            self.backend.put(kept, data)
+        new = render(dict(INDEX_METADATA), entries)
+        new_tag = self.backend.write(new, tag)
+        reason = " ".join(reason.split())
+        where = f"; the damaged file is kept as {self.backend.url(kept)}" if data else ""
+        warnings.warn(
+            f"the persist index {self.backend.url(layout.INDEX)} was damaged ({reason}); "
+            f"rebuilt it from the copies' metadata files ({len(entries)} entries){where}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return Snapshot(new, new_tag)
+
+
+def _salvage(data: bytes) -> dict[str, dict]:
+    """Entries that can still be read line by line from a damaged index."""
+    out = {}
+    if not data.startswith(_HEADER_PREFIX):
+        return out
+    for m in _LINE.finditer(data):
+        token = m.group(1).decode("utf-8", "replace")
+        try:
+            value = json.loads(m.group(2))
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            out[token] = value
+    return out
+
+
+def merge_versions(versions: dict[str, dict], salvaged: dict | None = None) -> dict:
+    """The index entry for a token from its published copies' meta entries: the
+    newest copy, listing the others (newest first). A salvaged index line for the
+    same version wins, so hand edits survive a rebuild."""
+    vids = sorted(versions, reverse=True)
+    newest = vids[0]
+    entry = versions[newest]
+    if salvaged is not None and (salvaged.get("metadata") or {}).get("version") == newest:
+        entry = salvaged
+    import copy
+
+    entry = copy.deepcopy(entry)
+    md = entry.setdefault("metadata", {})
+    md["version"] = newest
+    md["versions"] = vids
+    return entry

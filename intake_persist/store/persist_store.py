@@ -1,0 +1,715 @@
+"""PersistStore: persisted copies of sources, keyed by the original's token.
+
+See ``docs/design.rst`` ("The persist store") for the layout and the protocol that
+keeps the store consistent under concurrency and crashes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy as _copy
+import datetime as _dt
+import math
+import numbers
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from . import layout
+from .backends import backend_for
+from .index import Entries, Index, merge_versions
+
+MODES = ("default", "always", "never")
+CATALOG_DIR = "{{ CATALOG_DIR }}"
+DEFAULT_GRACE = 3600.0
+REFRESH_LOCK = ".refresh.lock"
+
+
+class NotPersistedError(KeyError):
+    """The store holds no copy under that key."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_ttl(ttl: Any) -> float | int | None:
+    """``None`` or a real number of seconds >= 0 (bools refused)."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, numbers.Real):
+        raise ValueError(
+            f"ttl must be None (never expires) or a number of seconds >= 0, got {ttl!r}"
+        )
+    value = float(ttl)
+    if math.isnan(value) or value < 0:
+        raise ValueError(
+            f"ttl must be None (never expires) or a number of seconds >= 0, got {ttl!r}"
+        )
+    if math.isinf(value):
+        return None
+    return int(ttl) if float(ttl).is_integer() and isinstance(ttl, numbers.Integral) else value
+
+
+def check_keep(keep: Any) -> int:
+    if isinstance(keep, bool) or not isinstance(keep, numbers.Integral) or keep < 1:
+        raise ValueError(f"keep must be an integer >= 1 (copies to keep), got {keep!r}")
+    return int(keep)
+
+
+def check_mode(mode: Any) -> str:
+    if mode not in MODES:
+        raise ValueError(
+            f"persist_mode must be one of {', '.join(repr(m) for m in MODES)}; got {mode!r}"
+        )
+    return mode
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _plain(o: Any) -> Any:
+    """Data that YAML (safe) and JSON both write: tuples to lists, dates to text."""
+    if isinstance(o, dict):
+        return {str(k): _plain(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in o]
+    if o is None or isinstance(o, (bool, int, float, str)):
+        return o
+    if isinstance(o, (_dt.datetime, _dt.date, _dt.time)):
+        return o.isoformat()
+    if hasattr(o, "item"):
+        return _plain(o.item())
+    return str(o)
+
+
+def _map_strings(o: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(o, str):
+        return fn(o)
+    if isinstance(o, dict):
+        return {k: _map_strings(v, fn) for k, v in o.items()}
+    if isinstance(o, list):
+        return [_map_strings(v, fn) for v in o]
+    return o
+
+
+def _render_dir(o: Any, root: str) -> Any:
+    def fn(s: str) -> str:
+        if "CATALOG_DIR" not in s:
+            return s
+        for spelling in ("{{ CATALOG_DIR }}", "{{CATALOG_DIR}}"):
+            s = s.replace(spelling, root)
+        return s
+
+    return _map_strings(o, fn)
+
+
+def driver_name(source: Any) -> str:
+    """The short registry name of the source's class when it maps back to it, else
+    its dotted class path."""
+    from ..sources.registry import registry
+
+    cls = type(source)
+    target = registry().get(getattr(cls, "name", ""))
+    if target is cls or target == f"{cls.__module__}.{cls.__qualname__}":
+        return cls.name
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def make_source(driver: str, args: dict, metadata: dict | None = None,
+                description: str | None = None) -> Any:
+    from ..sources.registry import get_driver_class
+
+    cls = get_driver_class(driver)
+    args = dict(args)
+    pos = args.pop("__args__", None) or []
+    src = cls(*pos, **args, metadata=_copy.deepcopy(metadata or {}))
+    if description:
+        src.description = description
+    return src
+
+
+def _age(entry: dict, now: float) -> float | None:
+    ts = (entry.get("metadata") or {}).get("timestamp")
+    try:
+        return now - float(ts)
+    except (TypeError, ValueError):
+        return None
+
+
+def is_expired(entry: dict, now: float | None = None) -> bool:
+    """True when the entry's TTL has passed (``ttl: null`` never expires)."""
+    md = entry.get("metadata") or {}
+    ttl = md.get("ttl")
+    if ttl is None:
+        return False
+    try:
+        ttl = float(ttl)
+    except (TypeError, ValueError):
+        warnings.warn(f"ignoring a ttl that is not a number: {ttl!r}", stacklevel=3)
+        return False
+    age = _age(entry, time.time() if now is None else now)
+    return True if age is None else age >= ttl
+
+
+# --------------------------------------------------------------------------- store
+
+
+class PersistStore:
+    """A read-only catalog of persisted sources, keyed by the original's token, and
+    the operations that change it (``persist``, ``remove``, ``refresh``, ``gc``...)."""
+
+    def __init__(self, path: str | None = None, **storage_options: Any):
+        if path is None:
+            from .. import config
+
+            conf = config.load_conf()
+            path = config.persist_path(conf)
+            storage_options = {**config.persist_storage_options(conf), **storage_options}
+        self.storage_options = dict(storage_options)
+        self.backend = backend_for(path, self.storage_options)
+        self.path = self.backend.url()
+        self.index = Index(self.backend)
+
+    def __repr__(self) -> str:
+        return f"<PersistStore {self.path!r}>"
+
+    # ---- mapping ------------------------------------------------------------------
+    def get_tok(self, x: Any) -> str:
+        """The key for a token string, an original source or a persisted copy."""
+        if isinstance(x, str):
+            return x
+        md = getattr(x, "metadata", None) or {}
+        if "original_tok" in md:
+            return str(md["original_tok"])
+        token = getattr(x, "token", None)
+        if isinstance(token, str):
+            return token
+        raise TypeError(f"expected a token string or a source, got {type(x).__name__}")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.index.snapshot().keys())
+
+    def __len__(self) -> int:
+        return len(self.index.snapshot().keys())
+
+    def keys(self) -> list[str]:
+        return list(self)
+
+    def __contains__(self, x: Any) -> bool:
+        try:
+            key = self.get_tok(x)
+        except TypeError:
+            return False
+        return self.index.lookup(key) is not None
+
+    def _entry(self, x: Any) -> tuple[str, dict]:
+        key = self.get_tok(x)
+        entry = self.index.lookup(key)
+        if entry is None:
+            raise NotPersistedError(f"no persisted copy with key {key!r} in {self.path}")
+        return key, entry
+
+    def __getitem__(self, key: Any) -> Any:
+        key, entry = self._entry(key)
+        return self._build(key, entry)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except NotPersistedError:
+            return default
+
+    def _build(self, key: str, entry: dict) -> Any:
+        """The source that reads a persisted copy, from its index entry."""
+        args = _render_dir(_copy.deepcopy(entry.get("args") or {}), self.path)
+        if self.storage_options and not self.backend.is_local:
+            args.setdefault("storage_options", dict(self.storage_options))
+        md = _copy.deepcopy(entry.get("metadata") or {})
+        md.setdefault("original_tok", key)
+        src = make_source(entry["driver"], args, md, entry.get("description"))
+        src.entry_name = md.get("original_name")
+        return src
+
+    # ---- freshness ----------------------------------------------------------------
+    def needs_refresh(self, source: Any) -> bool:
+        """True when the store has no copy of ``source`` or its copy has expired."""
+        entry = self.index.lookup(self.get_tok(source))
+        return entry is None or is_expired(entry)
+
+    def resolve(self, source: Any, mode: str = "default") -> Any:
+        """What a catalog hands back for ``source`` under a persist mode (SPEC 6)."""
+        check_mode(mode)
+        if mode == "never" or "original_tok" in (getattr(source, "metadata", None) or {}):
+            return source
+        key = source.token
+        try:
+            entry = self.index.lookup(key)
+        except OSError as exc:  # an unreachable store must not make catalogs unusable
+            warnings.warn(
+                f"persist store {self.path} could not be read ({type(exc).__name__}: {exc}); "
+                f"using the original of {source.entry_name or key}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return source
+        if entry is None:
+            return source
+        copy = self._build(key, entry)
+        if mode == "always" or not is_expired(entry):
+            return copy
+        try:
+            with self._refresh_lock(key):
+                # someone else may have refreshed it while we waited
+                latest = self.index.lookup(key)
+                if latest is not None and not is_expired(latest):
+                    return self._build(key, latest)
+                md = (latest or entry).get("metadata") or {}
+                return self.persist(
+                    source,
+                    ttl=md.get("ttl"),
+                    keep=md.get("keep") or 1,
+                    **(md.get("persist_kwargs") or {}),
+                )
+        except Exception as exc:  # the original cannot be read: stale is better than nothing
+            warnings.warn(
+                f"the persisted copy of {source.entry_name or key} has expired and could not "
+                f"be refreshed ({type(exc).__name__}: {exc}); using the stale copy",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return copy
+
+    @contextlib.contextmanager
+    def _refresh_lock(self, key: str, timeout: float = 3600) -> Iterator[None]:
+        """Local stores: one refresh of a token at a time, so that processes finding
+        the same expired copy do not all re-persist it. Object stores: no lock."""
+        if not self.backend.is_local or not layout.is_token(key):
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        path = self.backend.url(f"{key}/{REFRESH_LOCK}")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        lock = FileLock(path, thread_local=False)
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:  # a stuck refresher: go ahead anyway
+            yield
+            return
+        try:
+            yield
+        finally:
+            lock.release()
+
+    # ---- persisting ---------------------------------------------------------------
+    def persist(self, source: Any, ttl: Any = None, keep: int = 1,
+                progress: Callable[[int, int], Any] | None = None, **kwargs: Any) -> Any:
+        """Write a copy of ``source`` into the store and return the source that reads it."""
+        ttl = check_ttl(ttl)
+        keep = check_keep(keep)
+        if getattr(source, "is_persisted", False) or "original_tok" in (source.metadata or {}):
+            raise ValueError(
+                f"{source!r} is itself a persisted copy; persist its original instead "
+                "(store.backtrack(copy) rebuilds it)"
+            )
+        if source.container not in ("dataframe", "ndarray", "python"):
+            raise ValueError(f"cannot persist a source of container {source.container!r}")
+        from ..containers import write
+
+        token = source.token
+        started = time.time()
+        claim = vid = None
+        for _ in range(10):
+            vid = layout.new_vid()
+            try:
+                claim = self.backend.claim(layout.writing_rel(token, vid))
+                break
+            except FileExistsError:
+                continue
+        if claim is None:
+            raise RuntimeError(f"could not start a new copy under {self.path}/{token}")
+        data_rel = layout.data_rel(token, vid)
+        try:
+            info = write(source, self.backend.url(data_rel),
+                         storage_options=self.storage_options or None,
+                         progress=progress, **kwargs)
+            entry = self._make_entry(source, token, vid, info, started, ttl, keep, kwargs)
+            from .._yaml import dump
+
+            self.backend.create_only(layout.meta_rel(token, vid), dump(entry).encode("utf-8"))
+        except BaseException:
+            try:
+                self.backend.rm(data_rel)
+            except Exception:  # gc will do it
+                pass
+            self.backend.release(claim)
+            raise
+        self.backend.release(claim)
+        current = self.index.update(lambda entries: _install(entries, token, vid, entry, keep))
+        self._prune(token, current)
+        return self._build(token, current)
+
+    def _make_entry(self, source: Any, token: str, vid: str, info: dict, started: float,
+                    ttl: Any, keep: int, kwargs: dict) -> dict:
+        base = self.backend.url(layout.data_rel(token, vid))
+
+        def rel(s: str) -> str:
+            return CATALOG_DIR + s[len(self.path):] if s.startswith(self.path) else s
+
+        args = dict(info.get("args") or {})
+        args.pop("storage_options", None)
+        if "urlpath" in args:
+            args["urlpath"] = _map_strings(_plain(args["urlpath"]), rel)
+        else:
+            args["urlpath"] = rel(base)
+        original_args = dict(source._init_kwargs)
+        original_args.pop("metadata", None)
+        if getattr(source, "_init_args", ()):
+            original_args["__args__"] = list(source._init_args)
+        name = source.entry_name or getattr(source, "name", None)
+        entry = {
+            "driver": info["driver"],
+            "description": f"persisted copy of {name}" if name else "persisted copy",
+            "args": args,
+            "metadata": {
+                "original_tok": token,
+                "original_name": source.entry_name,
+                "original_source": {
+                    "driver": driver_name(source),
+                    "args": original_args,
+                    "description": source.description,
+                    "metadata": source.metadata,
+                },
+                "original_metadata": source.metadata,
+                "timestamp": round(started, 6),
+                "ttl": ttl,
+                "persist_kwargs": kwargs,
+                "keep": keep,
+                "container": source.container,
+                "version": vid,
+                "versions": [vid],
+                "size": info.get("size"),
+                "npartitions": info.get("npartitions"),
+            },
+        }
+        return _plain(entry)
+
+    def _prune(self, token: str, current: dict) -> list[str]:
+        """Delete published copies of ``token`` that the index no longer lists (older
+        than its current copy). Meta first: a half-deleted copy is an orphan for gc."""
+        md = current.get("metadata") or {}
+        keepers = set(md.get("versions") or [md.get("version")])
+        newest = md.get("version") or ""
+        removed = []
+        for item in self.backend.listdir(token):
+            if not item.name.endswith(layout.META_SUFFIX):
+                continue
+            vid = item.name[: -len(layout.META_SUFFIX)]
+            if layout.is_vid(vid) and vid not in keepers and vid < newest:
+                self._delete_copy(token, vid)
+                removed.append(vid)
+        return removed
+
+    def _delete_copy(self, token: str, vid: str) -> None:
+        self.backend.rm(layout.meta_rel(token, vid))
+        self.backend.rm(layout.data_rel(token, vid))
+
+    def add(self, key: str, source: Any) -> None:
+        """Record ``source`` (a copy readable from where it is) under ``key``."""
+        entry = source._yaml_entry()
+        md = _plain(dict(source.metadata or {}))
+        md.setdefault("original_tok", key)
+        md.setdefault("original_name", source.entry_name)
+        md.setdefault("timestamp", round(time.time(), 6))
+        md.setdefault("ttl", None)
+        md.setdefault("persist_kwargs", {})
+        md.setdefault("container", source.container)
+        entry["driver"] = driver_name(source)
+        args = _plain(entry["args"])
+        urlpath = args.get("urlpath")
+        if isinstance(urlpath, str) and urlpath.startswith(self.path + "/"):
+            args["urlpath"] = CATALOG_DIR + urlpath[len(self.path):]
+        else:  # data outside this store: not versioned, never touched by gc
+            md.pop("version", None)
+            md.pop("versions", None)
+        entry["args"] = args
+        entry["metadata"] = md
+
+        def fn(entries: Entries) -> None:
+            entries[key] = entry
+
+        self.index.update(fn)
+
+    # ---- removing -----------------------------------------------------------------
+    def remove(self, source_or_key: Any, delfiles: bool = True) -> None:
+        """Forget a persisted source and, by default, delete its files."""
+        key = self.get_tok(source_or_key)
+
+        def fn(entries: Entries) -> dict | None:
+            return entries.pop(key, None)
+
+        entry = self.index.update(fn)
+        if entry is None:
+            raise NotPersistedError(f"no persisted copy with key {key!r} in {self.path}")
+        if delfiles:
+            self._delete_token(key)
+
+    def _delete_token(self, key: str) -> None:
+        if not layout.is_token(key):
+            return
+        for item in self.backend.listdir(key):
+            if item.name.endswith(layout.META_SUFFIX):
+                vid = item.name[: -len(layout.META_SUFFIX)]
+                if layout.is_vid(vid):
+                    self._delete_copy(key, vid)
+        if self.backend.exists(f"{key}/{REFRESH_LOCK}"):
+            self.backend.rm(f"{key}/{REFRESH_LOCK}")
+        self.backend.rmdir_if_empty(key)
+
+    def clear(self) -> None:
+        """Remove every persisted source, its files, and empty the index."""
+
+        def fn(entries: Entries) -> list[str]:
+            keys = list(entries)
+            for k in keys:
+                del entries[k]
+            return keys
+
+        keys = self.index.update(fn)
+        for item in self.backend.listdir(""):
+            if item.isdir and layout.is_token(item.name):
+                self._delete_token(item.name)
+        for k in keys:
+            self._delete_token(k)
+        self.gc()
+
+    # ---- originals ----------------------------------------------------------------
+    def backtrack(self, source_or_key: Any) -> Any:
+        """The original source, rebuilt from what the store recorded."""
+        key, entry = self._entry(source_or_key)
+        md = entry.get("metadata") or {}
+        orig = md.get("original_source")
+        if not isinstance(orig, dict) or "driver" not in orig:
+            raise ValueError(f"the store does not record the original of {key!r}")
+        src = make_source(orig["driver"], orig.get("args") or {}, orig.get("metadata"),
+                          orig.get("description"))
+        src.entry_name = md.get("original_name")
+        return src
+
+    def refresh(self, key: Any, progress: Callable[[int, int], Any] | None = None) -> Any:
+        """Re-read the original and re-persist it with the same kwargs and ttl."""
+        key, entry = self._entry(key)
+        md = entry.get("metadata") or {}
+        original = self.backtrack(key)
+        return self.persist(original, ttl=md.get("ttl"), keep=md.get("keep") or 1,
+                            progress=progress, **(md.get("persist_kwargs") or {}))
+
+    # ---- listing ------------------------------------------------------------------
+    def _info(self, key: str, entry: dict, now: float) -> dict:
+        md = entry.get("metadata") or {}
+        args = _render_dir(entry.get("args") or {}, self.path)
+        orig = md.get("original_source") or {}
+        return {
+            "key": key,
+            "name": md.get("original_name"),
+            "container": md.get("container"),
+            "driver": entry.get("driver"),
+            "original_driver": orig.get("driver"),
+            "size": md.get("size"),
+            "timestamp": md.get("timestamp"),
+            "age": _age(entry, now),
+            "ttl": md.get("ttl"),
+            "expired": is_expired(entry, now),
+            "location": args.get("urlpath"),
+            "version": md.get("version"),
+            "versions": list(md.get("versions") or ([md["version"]] if md.get("version") else [])),
+            "persist_kwargs": md.get("persist_kwargs") or {},
+            "original_source": orig,
+        }
+
+    def info(self, key: Any) -> dict:
+        key, entry = self._entry(key)
+        return self._info(key, entry, time.time())
+
+    def entries(self) -> list[dict]:
+        now = time.time()
+        return [self._info(k, e, now) for k, e in self.index.entries().items()]
+
+    # ---- versions -------------------------------------------------------------------
+    def versions(self, key: Any) -> list[dict]:
+        """The kept copies of ``key``, newest first: each copy's own record (the
+        index entry it had when it was published, from its meta file)."""
+        from .._yaml import load
+
+        key, entry = self._entry(key)
+        md = entry.get("metadata") or {}
+        out = []
+        for vid in md.get("versions") or ([md["version"]] if md.get("version") else []):
+            try:
+                meta = load(self.backend.read_bytes(layout.meta_rel(key, vid)))
+            except FileNotFoundError:
+                continue
+            if isinstance(meta, dict):
+                out.append(meta)
+        return out or [entry]
+
+    def as_of(self, key: Any, when: float) -> Any:
+        """The newest kept copy of ``key`` made at or before ``when`` (epoch seconds)."""
+        key = self.get_tok(key)
+        for meta in self.versions(key):
+            ts = (meta.get("metadata") or {}).get("timestamp")
+            if isinstance(ts, (int, float)) and ts <= when:
+                return self._build(key, meta)
+        raise NotPersistedError(f"no copy of {key!r} made at or before {when!r}")
+
+    # ---- garbage collection ---------------------------------------------------------
+    def gc(self, dry_run: bool = False, grace: float = DEFAULT_GRACE) -> dict:
+        """Remove unfinished writes of dead writers, orphaned files, and copies the
+        index no longer lists; put back published copies missing from the index.
+
+        A local writer is dead when the flock on its ``.writing`` marker is free; a
+        writer on another host or an object store is presumed dead ``grace`` seconds
+        after it started. Returns ``{"removed": [urls], "reindexed": [tokens],
+        "dropped": [tokens], "dry_run": bool}``.
+        """
+        b = self.backend
+        report: dict[str, Any] = {"removed": [], "reindexed": [], "dropped": [],
+                                  "dry_run": dry_run}
+        now = time.time()
+
+        def remove(rel: str) -> None:
+            report["removed"].append(b.url(rel))
+            if not dry_run:
+                b.rm(rel)
+
+        # temporary files of the index writer
+        for item in b.listdir(""):
+            parsed = layout.parse_tmp_name(item.name)
+            if parsed is not None and not item.isdir and self._tmp_dead(parsed, item, now, grace):
+                remove(item.name)
+
+        snap_entries = self.index.entries()
+        published: dict[str, list[str]] = {}
+        for item in b.listdir(""):
+            if not (item.isdir and layout.is_token(item.name)):
+                continue
+            token = item.name
+            names = {i.name: i for i in b.listdir(token)}
+            metas = {v for v in (n[: -len(layout.META_SUFFIX)] for n in names
+                                 if n.endswith(layout.META_SUFFIX)) if layout.is_vid(v)}
+            markers = {n[: -len(layout.WRITING_SUFFIX)] for n in names
+                       if n.endswith(layout.WRITING_SUFFIX)}
+            dirs = {n for n, i in names.items() if layout.is_vid(n)}
+            for n, i in names.items():
+                parsed = layout.parse_tmp_name(n)
+                if parsed is not None and self._tmp_dead(parsed, i, now, grace):
+                    remove(f"{token}/{n}")
+            for vid in sorted(dirs | markers):
+                if vid in metas:
+                    if vid in markers:  # published; the writer died before tidying up
+                        with b.dead_writer(layout.writing_rel(token, vid), grace) as dead:
+                            if dead:
+                                remove(layout.writing_rel(token, vid))
+                    continue
+                if vid in markers:
+                    with b.dead_writer(layout.writing_rel(token, vid), grace) as dead:
+                        if not dead:
+                            continue
+                        if b.exists(layout.meta_rel(token, vid)):
+                            metas.add(vid)
+                            continue
+                        if vid in dirs:
+                            remove(layout.data_rel(token, vid))
+                        remove(layout.writing_rel(token, vid))
+                    continue
+                # no marker: the writer finished (meta) or died; look at meta again
+                if b.exists(layout.meta_rel(token, vid)):
+                    metas.add(vid)
+                    continue
+                remove(layout.data_rel(token, vid))
+            for vid in sorted(metas):
+                if vid not in dirs and not b.exists(layout.data_rel(token, vid)):
+                    remove(layout.meta_rel(token, vid))  # a copy whose data is gone
+                    metas.discard(vid)
+            published[token] = sorted(metas, reverse=True)
+            if not dry_run and not metas:
+                b.rmdir_if_empty(token)
+
+        # index entries versus published copies
+        fixes: dict[str, dict | None] = {}
+        for token, vids in published.items():
+            entry = snap_entries.get(token)
+            if not vids:
+                continue
+            md = (entry or {}).get("metadata") or {}
+            if entry is None or (md.get("version") and vids[0] > md["version"]):
+                fixes[token] = "reindex"  # type: ignore[assignment]
+                report["reindexed"].append(token)
+            elif md.get("version"):
+                listed = set(md.get("versions") or [md["version"]])
+                for vid in vids:
+                    if vid not in listed and vid < md["version"]:
+                        remove(layout.meta_rel(token, vid))
+                        remove(layout.data_rel(token, vid))
+        for token, entry in snap_entries.items():
+            md = entry.get("metadata") or {}
+            urlpath = (entry.get("args") or {}).get("urlpath")
+            ours = isinstance(urlpath, str) and urlpath.startswith(CATALOG_DIR)
+            if ours and md.get("version") and not published.get(token):
+                fixes[token] = None
+                report["dropped"].append(token)
+        if fixes and not dry_run:
+            metas_by_token = self.index.published()
+
+            def fn(entries: Entries) -> None:
+                for token, action in fixes.items():
+                    versions = metas_by_token.get(token)
+                    if action is None:
+                        cur = entries.get(token)
+                        if cur is not None and not versions:
+                            del entries[token]
+                    elif versions:
+                        cur = entries.get(token)
+                        cur_v = ((cur or {}).get("metadata") or {}).get("version") or ""
+                        if cur is None or max(versions) > cur_v:
+                            keep = ((cur or {}).get("metadata") or {}).get("keep") or 1
+                            new = merge_versions(versions)
+                            new["metadata"]["versions"] = new["metadata"]["versions"][:keep]
+                            entries[token] = new
+
+            self.index.update(fn)
+            for token in report["reindexed"]:
+                cur = self.index.lookup(token)
+                if cur is not None:
+                    for vid in self._prune(token, cur):
+                        report["removed"].append(b.url(layout.data_rel(token, vid)))
+        return report
+
+    @staticmethod
+    def _tmp_dead(parsed: tuple[str, str, int], item: Any, now: float, grace: float) -> bool:
+        from .backends import _pid_alive
+
+        _base, host, pid = parsed
+        if host == layout.hostname():
+            return not _pid_alive(pid)
+        return item.mtime is not None and now - item.mtime > grace
+
+
+def _install(entries: Entries, token: str, vid: str, entry: dict, keep: int) -> dict:
+    """Make ``vid`` the current copy of ``token`` unless a newer one is there already."""
+    cur = entries.get(token)
+    cur_md = (cur or {}).get("metadata") or {}
+    known = list(cur_md.get("versions") or ([cur_md["version"]] if cur_md.get("version") else []))
+    versions = sorted({vid, *known}, reverse=True)[:keep]
+    if cur is None or not cur_md.get("version") or vid >= cur_md["version"]:
+        new = _copy.deepcopy(entry)
+    else:
+        new = cur
+    new["metadata"]["versions"] = versions
+    entries[token] = new
+    return new

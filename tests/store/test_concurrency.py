@@ -1,0 +1,148 @@
+"""Many writers at once, and writers killed with SIGKILL at random moments."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pandas as pd
+import pytest
+from store_helpers import FrameSource, subprocess_env
+
+from intake_persist.store import layout
+from intake_persist.store.persist_store import PersistStore
+
+WORKER = textwrap.dedent("""
+    import sys
+    from store_helpers import FrameSource
+    from intake_persist.store.persist_store import PersistStore
+    path, wid, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    st = PersistStore(path)
+    for r in range(rounds):
+        st.persist(FrameSource(nparts=2, rows=20, seed=wid * 100 + r), ttl=3600)
+        st.persist(FrameSource(nparts=2, rows=5, seed=-1), ttl=None)  # one shared token
+        if r % 2:
+            st.remove(FrameSource(nparts=2, rows=20, seed=wid * 100 + r))
+    print("ok")
+""")
+
+
+def _check_consistent(st: PersistStore) -> None:
+    """Every index entry reads the same data as its original; no torn copies."""
+    for key in st:
+        copy = st[key]
+        original = st.backtrack(key)
+        assert original.token == key
+        pd.testing.assert_frame_equal(copy.read(), original.read())
+
+
+def _leftovers(path: str) -> list[str]:
+    out = []
+    for tok in os.listdir(path):
+        d = os.path.join(path, tok)
+        if not (os.path.isdir(d) and layout.is_token(tok)):
+            if layout.TMP_MARK in tok:
+                out.append(tok)
+            continue
+        names = set(os.listdir(d))
+        for n in names:
+            if n.endswith(".writing") or layout.TMP_MARK in n:
+                out.append(f"{tok}/{n}")
+            elif layout.is_vid(n) and n + ".meta.yaml" not in names:
+                out.append(f"{tok}/{n}")
+    return out
+
+
+@pytest.mark.slow
+def test_many_processes(tmp_path):
+    path = str(tmp_path / "store")
+    nproc, rounds = 8, 4
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WORKER, path, str(w), str(rounds)],
+                         env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+        for w in range(nproc)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    st = PersistStore(path)
+    expected = {FrameSource(nparts=2, rows=20, seed=w * 100 + r).token
+                for w in range(nproc) for r in range(rounds) if not r % 2}
+    expected.add(FrameSource(nparts=2, rows=5, seed=-1).token)
+    assert set(st) == expected
+    _check_consistent(st)
+    assert _leftovers(path) == []
+    report = st.gc(grace=0)
+    assert report["removed"] == [] and report["reindexed"] == [] and report["dropped"] == []
+    # the shared token kept one copy only
+    shared = FrameSource(nparts=2, rows=5, seed=-1).token
+    assert len([n for n in os.listdir(os.path.join(path, shared)) if layout.is_vid(n)]) == 1
+
+
+def test_many_threads(tmp_path):
+    st = PersistStore(str(tmp_path / "store"))
+    errors = []
+
+    def work(i):
+        try:
+            for r in range(3):
+                PersistStore(st.path).persist(FrameSource(nparts=1, rows=5, seed=i * 10 + r))
+                st.persist(FrameSource(nparts=1, rows=3, seed=-5))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(st) == 8 * 3 + 1
+    _check_consistent(st)
+
+
+CRASHER = textwrap.dedent("""
+    import sys
+    from store_helpers import FrameSource
+    from intake_persist.store.persist_store import PersistStore
+    st = PersistStore(sys.argv[1])
+    seed = int(sys.argv[2])
+    print("start", flush=True)
+    st.persist(FrameSource(nparts=30, rows=15_000, seed=0), ttl=0)
+    for i in range(1000):
+        st.persist(FrameSource(nparts=1, rows=10, seed=seed * 1000 + i))
+        if i % 3 == 0:
+            st.persist(FrameSource(nparts=30, rows=15_000, seed=0), ttl=0)
+""")
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments(tmp_path):
+    path = str(tmp_path / "store")
+    rng = random.Random(1234)
+    big = FrameSource(nparts=30, rows=15_000, seed=0)
+    for trial in range(6):
+        p = subprocess.Popen([sys.executable, "-c", CRASHER, path, str(trial)],
+                             env=subprocess_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "start"
+        time.sleep(rng.uniform(0.0, 2.5))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        st = PersistStore(path)
+        _check_consistent(st)  # the store opens and no entry is torn
+        report = st.gc()  # the dead writer's leftovers go, without any grace period
+        assert _leftovers(path) == [], (trial, report)
+        print(trial, len(st), {k: len(v) for k, v in report.items() if k != "dry_run"})
+        _check_consistent(st)
+    st = PersistStore(path)
+    copy = st.persist(big, ttl=None)  # persisting again works
+    pd.testing.assert_frame_equal(copy.read(), big.read())
+    assert st.gc()["removed"] == []

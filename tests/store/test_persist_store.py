@@ -1,0 +1,348 @@
+"""PersistStore: persisting, the mapping interface, refresh, backtrack, remove."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from store_helpers import (
+    FrameSource,
+    ItemsSource,
+    array_source,
+    csv_source,
+    jsonl_source,
+    write_csv,
+    write_jsonl,
+)
+
+from intake_persist.store import get_store, reset_store
+from intake_persist.store.persist_store import NotPersistedError, PersistStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    return PersistStore(str(tmp_path / "store"))
+
+
+def _needs(container):
+    import importlib.util
+
+    if importlib.util.find_spec(f"intake_persist.containers.{container}") is None:
+        pytest.skip(f"the {container} writer (intake_persist.containers.{container}) is missing")
+
+
+# ---------------------------------------------------------------- round trips
+
+
+def test_persist_csv_round_trip(store, tmp_path):
+    df = write_csv(str(tmp_path / "t.csv"), rows=300)
+    src = csv_source(str(tmp_path / "t.csv"), blocksize=800)
+    assert src.npartitions > 1
+    copy = store.persist(src)
+    assert copy.is_persisted and not src.is_persisted
+    assert copy.container == "dataframe"
+    pd.testing.assert_frame_equal(copy.read().reset_index(drop=True), df)
+    assert src.token in store and copy in store and src in store
+    assert store.get_tok(copy) == store.get_tok(src) == src.token
+    assert list(store) == [src.token] and len(store) == 1
+    again = store[src.token]
+    assert again.is_persisted and again.metadata["original_tok"] == src.token
+    # the data live under <token>/<vid>/
+    md = again.metadata
+    assert os.path.isdir(os.path.join(store.path, src.token, md["version"]))
+    assert os.path.isfile(os.path.join(store.path, src.token, md["version"] + ".meta.yaml"))
+
+
+def test_persist_generated_frames(store):
+    src = FrameSource(nparts=4, rows=7)
+    copy = store.persist(src)
+    pd.testing.assert_frame_equal(copy.read().reset_index(drop=True),
+                                  src.read().reset_index(drop=True))
+    assert copy.npartitions == 4
+
+
+def test_persist_jsonl_round_trip(store, tmp_path):
+    _needs("python")
+    items = write_jsonl(str(tmp_path / "r.jsonl"))
+    src = jsonl_source(str(tmp_path / "r.jsonl"))
+    copy = store.persist(src)
+    assert copy.container == "python"
+    assert copy.read() == items
+
+
+def test_persist_python_items(store):
+    _needs("python")
+    src = ItemsSource()
+    assert store.persist(src).read() == src.read()
+
+
+def test_persist_ndarray_round_trip(store, tmp_path):
+    _needs("ndarray")
+    src, arr = array_source(str(tmp_path))
+    copy = store.persist(src)
+    assert copy.container == "ndarray"
+    np.testing.assert_array_equal(copy.read(), arr)
+
+
+def test_source_persist_uses_configured_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTAKE_PERSIST_PATH", str(tmp_path / "one"))
+    src = FrameSource()
+    copy = src.persist(ttl=100)
+    assert src.has_been_persisted and copy.is_persisted
+    assert os.path.exists(tmp_path / "one" / "cat.yaml")
+    # a change of INTAKE_PERSIST_PATH is honoured by get_store()
+    monkeypatch.setenv("INTAKE_PERSIST_PATH", str(tmp_path / "two"))
+    assert get_store().path == str(tmp_path / "two")
+    assert not src.has_been_persisted
+    monkeypatch.setenv("INTAKE_PERSIST_PATH", str(tmp_path / "one"))
+    assert src.has_been_persisted
+    assert get_store() is get_store()
+    reset_store()
+
+
+def test_conf_yaml_persist_path(tmp_path, monkeypatch):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "conf.yaml").write_text(f"persist_path: {tmp_path / 'fromconf'}\n")
+    monkeypatch.setenv("INTAKE_CONF_DIR", str(conf))
+    monkeypatch.delenv("INTAKE_PERSIST_PATH")
+    assert get_store().path == str(tmp_path / "fromconf")
+    monkeypatch.setenv("INTAKE_PERSIST_PATH", str(tmp_path / "env"))
+    assert get_store().path == str(tmp_path / "env")
+    monkeypatch.delenv("INTAKE_PERSIST_PATH")
+    (conf / "conf.yaml").unlink()
+    assert get_store().path == str(conf / "persisted")
+
+
+# ---------------------------------------------------------------- the index file
+
+
+def test_index_is_a_catalog(store, tmp_path):
+    src = FrameSource(metadata={"owner": "me"})
+    src.entry_name = "frames"
+    src.description = "generated"
+    store.persist(src, ttl=60, compression="snappy")
+    doc = yaml.safe_load(open(os.path.join(store.path, "cat.yaml")))
+    assert set(doc) == {"metadata", "sources"}
+    entry = doc["sources"][src.token]
+    assert entry["driver"] == "parquet"
+    assert entry["args"]["urlpath"].startswith("{{ CATALOG_DIR }}/" + src.token + "/")
+    md = entry["metadata"]
+    assert md["original_tok"] == src.token
+    assert md["original_name"] == "frames"
+    assert md["original_metadata"] == {"owner": "me"}
+    assert md["original_source"]["args"] == {"nparts": 3, "rows": 10, "seed": 0, "fail": False} \
+        or md["original_source"]["args"] == {}
+    assert md["ttl"] == 60 and md["persist_kwargs"] == {"compression": "snappy"}
+    assert isinstance(md["timestamp"], float)
+    assert md["container"] == "dataframe" and md["size"] > 0 and md["version"]
+
+    from intake_persist import open_catalog
+
+    cat = open_catalog(os.path.join(store.path, "cat.yaml"))
+    assert list(cat) == [src.token]
+    pd.testing.assert_frame_equal(cat[src.token].read().reset_index(drop=True),
+                                  src.read().reset_index(drop=True))
+
+
+def test_hand_edited_ttl_is_honoured(store):
+    src = FrameSource()
+    store.persist(src, ttl=0)
+    assert store.needs_refresh(src)
+    path = os.path.join(store.path, "cat.yaml")
+    text = open(path).read()
+    assert '"ttl": 0' in text
+    with open(path, "w") as f:
+        f.write(text.replace('"ttl": 0', '"ttl": null'))
+    assert not store.needs_refresh(src)
+    assert store.info(src)["ttl"] is None and not store.info(src)["expired"]
+
+
+def test_hand_reformatted_block_style_is_honoured(store):
+    a, b = FrameSource(seed=1), FrameSource(seed=2)
+    store.persist(a, ttl=0)
+    store.persist(b, ttl=5)
+    path = os.path.join(store.path, "cat.yaml")
+    doc = yaml.safe_load(open(path))
+    doc["sources"][a.token]["metadata"]["ttl"] = None
+    with open(path, "w") as f:
+        yaml.safe_dump(doc, f, default_flow_style=False)  # block style, no trailer
+    fresh = PersistStore(store.path)
+    assert sorted(fresh) == sorted([a.token, b.token])
+    assert not fresh.needs_refresh(a)
+    pd.testing.assert_frame_equal(fresh[a.token].read(), a.read())
+    # the next update writes the line layout again, keeping the edit
+    c = FrameSource(seed=3)
+    fresh.persist(c)
+    assert open(path).read().startswith("# intake_persist store index")
+    assert PersistStore(store.path).info(a)["ttl"] is None
+
+
+# ---------------------------------------------------------------- versions, remove, clear
+
+
+def test_repersist_replaces_and_prunes(store):
+    src = FrameSource()
+    first = store.persist(src)
+    v1 = first.metadata["version"]
+    second = store.persist(src)
+    v2 = second.metadata["version"]
+    assert v2 > v1
+    tokdir = os.path.join(store.path, src.token)
+    assert sorted(os.listdir(tokdir)) == [v2, v2 + ".meta.yaml"]
+    assert len(store) == 1
+
+
+def test_keep_versions(store):
+    src = FrameSource()
+    vids = [store.persist(src, keep=2).metadata["version"] for _ in range(3)]
+    info = store.info(src)
+    assert info["versions"] == [vids[2], vids[1]]
+    tokdir = os.path.join(store.path, src.token)
+    assert {n for n in os.listdir(tokdir) if not n.endswith(".yaml")} == {vids[1], vids[2]}
+
+
+def test_remove_and_clear(store):
+    a, b = FrameSource(seed=1), FrameSource(seed=2)
+    store.persist(a)
+    copy_b = store.persist(b)
+    store.remove(a)
+    assert a.token not in store and b.token in store
+    assert not os.path.exists(os.path.join(store.path, a.token))
+    with pytest.raises(KeyError, match="no persisted copy"):
+        store.remove(a)
+    with pytest.raises(NotPersistedError, match=a.token):
+        store[a.token]
+    store.remove(copy_b, delfiles=False)
+    assert b.token not in store
+    assert os.path.exists(os.path.join(store.path, b.token))
+    store.gc(grace=0)  # no longer listed: the copy stays published until removed
+    store.persist(a)
+    store.clear()
+    assert len(store) == 0 and list(store) == []
+    assert [n for n in os.listdir(store.path) if not n.startswith("cat.yaml")] == []
+
+
+def test_backtrack_and_refresh(store, tmp_path):
+    write_csv(str(tmp_path / "t.csv"))
+    src = csv_source(str(tmp_path / "t.csv"), name="tbl")
+    src.metadata["team"] = "x"
+    copy = store.persist(src, ttl=30, compression="gzip")
+    orig = store.backtrack(copy)
+    assert orig.token == src.token and not orig.is_persisted
+    assert orig.entry_name == "tbl" and orig.metadata == {"team": "x"}
+    assert store.backtrack(src.token).token == src.token
+    write_csv(str(tmp_path / "t.csv"), rows=50, seed=9)  # the original changes
+    new = store.refresh(src.token)
+    assert new.metadata["version"] > copy.metadata["version"]
+    assert new.metadata["ttl"] == 30 and new.metadata["persist_kwargs"] == {"compression": "gzip"}
+    assert len(new.read()) == 50
+
+
+def test_add_records_an_outside_copy(store, tmp_path):
+    src = FrameSource()
+    other = PersistStore(str(tmp_path / "other"))
+    copy = other.persist(src)
+    store.add(src.token, copy)
+    assert src.token in store
+    pd.testing.assert_frame_equal(store[src.token].read(), src.read())
+    assert store.gc(grace=0)["dropped"] == []  # not ours to drop: no version here
+
+
+def test_entries_and_info(store):
+    src = FrameSource()
+    src.entry_name = "frames"
+    store.persist(src, ttl=1000)
+    (info,) = store.entries()
+    single = store.info(src.token)
+    assert {k: v for k, v in info.items() if k != "age"} == \
+        {k: v for k, v in single.items() if k != "age"}
+    for k in ("key", "name", "container", "driver", "size", "timestamp", "age", "ttl",
+              "expired", "location", "persist_kwargs", "original_source"):
+        assert k in info
+    assert info["key"] == src.token and info["name"] == "frames"
+    assert info["container"] == "dataframe" and info["driver"] == "parquet"
+    assert info["size"] > 0 and info["ttl"] == 1000 and info["expired"] is False
+    assert info["location"].startswith(store.path) and os.path.isdir(info["location"])
+    assert 0 <= info["age"] < 1000
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("ttl", [-1, -0.5, "10", True, False, [], {}, float("nan"), 1j])
+def test_bad_ttl(store, ttl):
+    with pytest.raises(ValueError, match="ttl must be None") as err:
+        store.persist(FrameSource(), ttl=ttl)
+    assert repr(ttl) in str(err.value)
+    assert len(store) == 0
+
+
+def test_bad_ttl_through_source(store):
+    with pytest.raises(ValueError, match=r"got '1h'"):
+        FrameSource().persist(ttl="1h", store=store)
+
+
+@pytest.mark.parametrize("ttl", [0, 0.0, 5, 2.5, np.float64(3.0), np.int32(7), 10**9])
+def test_good_ttl(store, ttl):
+    copy = store.persist(FrameSource(), ttl=ttl)
+    assert copy.metadata["ttl"] == ttl
+
+
+def test_infinite_ttl_never_expires(store):
+    src = FrameSource()
+    store.persist(src, ttl=math.inf)
+    assert store.info(src)["ttl"] is None and not store.needs_refresh(src)
+
+
+@pytest.mark.parametrize("keep", [0, -1, 1.5, True, "2"])
+def test_bad_keep(store, keep):
+    with pytest.raises(ValueError, match="keep must be an integer"):
+        store.persist(FrameSource(), keep=keep)
+
+
+def test_persisting_a_copy_is_refused(store):
+    copy = store.persist(FrameSource())
+    with pytest.raises(ValueError, match="itself a persisted copy"):
+        store.persist(copy)
+    with pytest.raises(ValueError, match="itself a persisted copy"):
+        copy.persist(store=store)
+
+
+def test_failed_write_leaves_nothing(store):
+    src = FrameSource(fail=True)
+    with pytest.raises(OSError, match="gone"):
+        store.persist(src)
+    assert src.token not in store
+    assert os.listdir(os.path.join(store.path, src.token)) == []
+
+
+def test_intake_persist_store_is_the_shared_store(tmp_path, monkeypatch):
+    import intake_persist
+
+    monkeypatch.setenv("INTAKE_PERSIST_PATH", str(tmp_path / "shared"))
+    st = intake_persist.store
+    src = FrameSource()
+    assert src not in st and len(st) == 0
+    copy = st.persist(src, ttl=5)
+    assert src in st and list(st) == [src.token] and len(st) == 1
+    pd.testing.assert_frame_equal(st[src.token].read(), copy.read())
+    assert st.path == str(tmp_path / "shared")
+    assert st.gc()["removed"] == []
+
+
+def test_versions_and_as_of(store):
+    src = FrameSource()
+    copies = [store.persist(src, keep=3) for _ in range(3)]
+    vs = store.versions(src)
+    assert [v["metadata"]["version"] for v in vs] == [c.metadata["version"] for c in copies][::-1]
+    middle = copies[1].metadata
+    got = store.as_of(src, middle["timestamp"])
+    assert got.metadata["version"] == middle["version"]
+    assert store.as_of(src.token, 10**12).metadata["version"] == copies[2].metadata["version"]
+    with pytest.raises(KeyError, match="at or before"):
+        store.as_of(src, 0)

@@ -1,0 +1,53 @@
+"""A store on a non-local filesystem: fsspec's memory filesystem, and S3 (moto server)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pandas as pd
+from store_helpers import FrameSource, set_timestamp
+
+from intake_persist.store.persist_store import PersistStore
+
+
+def _exercise(st: PersistStore) -> None:
+    a, b = FrameSource(seed=1), FrameSource(seed=2)
+    assert a not in st and st.resolve(a, "default") is a
+    copy = st.persist(a, ttl=100)
+    assert copy.is_persisted and a in st and list(st) == [a.token]
+    pd.testing.assert_frame_equal(copy.read(), a.read())
+    assert st.info(a)["location"].startswith(st.path + "/")
+    st.persist(b)
+    fresh = PersistStore(st.path, **st.storage_options)
+    assert sorted(fresh) == sorted([a.token, b.token])
+    set_timestamp(fresh, a.token, time.time() - 1000)
+    v = fresh.info(a)["version"]
+    assert fresh.resolve(a, "always").metadata["version"] == v
+    new = fresh.resolve(a, "default")
+    assert new.metadata["version"] > v
+    pd.testing.assert_frame_equal(new.read(), a.read())
+    assert fresh.gc(grace=0) == {"removed": [], "reindexed": [], "dropped": [], "dry_run": False}
+    fresh.remove(b)
+    assert list(fresh) == [a.token]
+    fresh.clear()
+    assert len(fresh) == 0
+
+
+def test_memory_store():
+    _exercise(PersistStore(f"memory://store-{uuid.uuid4().hex[:8]}"))
+
+
+def test_s3_store(s3_bucket):
+    _exercise(PersistStore(f"{s3_bucket}/intake-persist"))
+
+
+def test_s3_store_from_env(s3_bucket, monkeypatch):
+    from intake_persist.store import get_store
+
+    monkeypatch.setenv("INTAKE_PERSIST_PATH", f"{s3_bucket}/shared")
+    src = FrameSource()
+    copy = src.persist(ttl=10)
+    assert get_store().path == f"{s3_bucket}/shared"
+    assert src.has_been_persisted and copy.is_persisted
+    pd.testing.assert_frame_equal(get_store()[src.token].read(), src.read())
