@@ -14,17 +14,9 @@ import sys
 import tempfile
 import time
 
-REPEATS = 7
+from _common import child_env, footer, fresh_processes_ms, header
 
-
-def fresh_process_ms(code: str, env: dict | None = None) -> float:
-    """Median wall time (ms) of ``python -c code`` in fresh interpreters."""
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, env=env)
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+REPEATS = 11
 
 
 def import_self_ms(module: str) -> float:
@@ -36,6 +28,7 @@ def import_self_ms(module: str) -> float:
             capture_output=True,
             text=True,
             check=True,
+            env=child_env(),
         ).stderr
         last = [ln for ln in err.splitlines() if ln.rstrip().endswith(f"| {module}")][-1]
         times.append(int(last.split("|")[1]) / 1000)
@@ -72,10 +65,9 @@ def best_ms(fn, repeats: int = REPEATS) -> float:
 def main() -> None:
     import yaml
 
-    print(f"# {' '.join([os.path.basename(sys.executable), *sys.argv])}")
-    print(f"# python {sys.version.split()[0]}, {os.cpu_count()} cpus, median of {REPEATS}")
-    empty = fresh_process_ms("pass")
-    whole = fresh_process_ms("import intake_persist")
+    header(REPEATS)
+    fresh = fresh_processes_ms({"empty": "pass", "import": "import intake_persist"}, REPEATS)
+    empty, whole = fresh["empty"], fresh["import"]
     print(f"fresh interpreter, nothing imported     : {empty:8.1f} ms")
     print(f"fresh interpreter + import intake_persist: {whole:8.1f} ms  (+{whole - empty:.1f} ms)")
     print(f"import intake_persist (-X importtime)   : {import_self_ms('intake_persist'):8.1f} ms"
@@ -102,6 +94,7 @@ def main() -> None:
             cat[f"entry_{i % 1000:05d}"]
         per = (time.perf_counter() - t0) * 1000 / n
         print(f"cat[name] -> source (store empty)       : {per:8.3f} ms   target < 1 ms")
+    footer()
 
 
 if __name__ == "__main__":

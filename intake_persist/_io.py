@@ -63,3 +63,15 @@ def parent(url: str) -> str:
     if is_local(url):
         return os.path.dirname(os.path.abspath(strip_file_scheme(url)))
     return url.rstrip("/").rsplit("/", 1)[0]
+
+
+CREDENTIAL_KEYS = frozenset(
+    {"key", "secret", "token", "password", "session_token", "aws_access_key_id",
+     "aws_secret_access_key", "aws_session_token", "client_secret", "account_key", "sas_token"}
+)
+
+
+def public_storage_options(options: dict | None) -> dict:
+    """Storage options fit to write down: credentials left out (they come from the
+    environment or the backend's own configuration when the copy is read)."""
+    return {k: v for k, v in (options or {}).items() if k.lower() not in CREDENTIAL_KEYS}

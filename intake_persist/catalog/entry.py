@@ -380,6 +380,18 @@ class EntrySource:
     def __call__(self, **kwargs: Any) -> DataSource:
         return object.__getattribute__(self, "_ip_entry")(**kwargs)
 
+    # Persisting and exporting act on the entry's original, never on a copy the
+    # mode would hand back: ``cat.name.persist()`` refreshes a fresh copy too.
+    def persist(self, ttl: float | None = None, **kwargs: Any) -> DataSource:
+        return object.__getattribute__(self, "_ip_original").persist(ttl=ttl, **kwargs)
+
+    def export(self, path: str, **kwargs: Any) -> str:
+        return object.__getattribute__(self, "_ip_original").export(path, **kwargs)
+
+    @property
+    def has_been_persisted(self) -> bool:
+        return object.__getattribute__(self, "_ip_original").has_been_persisted
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ip_resolve(), name)
 

@@ -216,7 +216,9 @@ class DataSource:
         """Write a copy into the configured store and return a source that reads it."""
         from ..store import get_store
 
-        store = kwargs.pop("store", None) or get_store()
+        store = kwargs.pop("store", None)
+        if store is None:
+            store = get_store()
         return store.persist(self, ttl=ttl, **kwargs)
 
     def export(self, path: str, **kwargs: Any) -> str:

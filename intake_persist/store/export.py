@@ -6,7 +6,7 @@ import os
 import time
 from typing import Any
 
-from .._io import is_local, strip_file_scheme
+from .._io import is_local, public_storage_options, strip_file_scheme
 
 
 def export(source: Any, path: str, storage_options: dict | None = None,
@@ -31,8 +31,9 @@ def export(source: Any, path: str, storage_options: dict | None = None,
                  **kwargs)
     args = dict(info.get("args") or {})
     args.setdefault("urlpath", path)
-    if storage_options:
-        args["storage_options"] = dict(storage_options)
+    args.pop("storage_options", None)
+    if public_storage_options(storage_options):
+        args["storage_options"] = public_storage_options(storage_options)
     original_args = dict(source._init_kwargs)
     original_args.pop("metadata", None)
     if getattr(source, "_init_args", ()):
