@@ -24,13 +24,13 @@ _LAZY = {
 
 __all__ = [*_LAZY, "store", "__version__"]
 
-if TYPE_CHECKING:
-    from .catalog.catalog import Catalog
-    from .catalog.loader import open_catalog
-    from .sources.base import DataSource, Schema
-    from .sources.registry import known_drivers, register_driver
-    from .store import get_store
-    from .store.persist_store import PersistStore
+if TYPE_CHECKING:  # for type checkers and IDEs; resolved lazily at run time
+    from .catalog.catalog import Catalog  # noqa: F401
+    from .catalog.loader import open_catalog  # noqa: F401
+    from .sources.base import DataSource, Schema  # noqa: F401
+    from .sources.registry import known_drivers, register_driver  # noqa: F401
+    from .store import get_store  # noqa: F401
+    from .store.persist_store import PersistStore  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:
