@@ -43,7 +43,8 @@ def make_csv(path: str, rows: int) -> None:
                     "score": rng.random(n),
                     "name": words[rng.integers(0, len(words), n)],
                     "code": np.char.add("C", rng.integers(0, 99999, n).astype(str)),
-                    "day": np.datetime64("2020-01-01") + rng.integers(0, 1500, n).astype("timedelta64[D]"),
+                    "day": np.datetime64("2020-01-01")
+                    + rng.integers(0, 1500, n).astype("timedelta64[D]"),
                     "stamp": np.datetime64("2020-01-01T00:00:00")
                     + rng.integers(0, 10**8, n).astype("timedelta64[s]"),
                 }
@@ -127,10 +128,13 @@ def main() -> None:
     raw, ours = median_step(runs["raw_persist"]), median_step(runs["ours_persist"])
     raw_r, ours_r = median_step(runs["raw_read"]), median_step(runs["ours_read"])
     print(f"persist  raw pyarrow csv->parquet : {raw['s']:7.2f} s  peak {raw['rss_mb']:7.0f} MiB")
-    print(f"persist  intake_persist           : {ours['s']:7.2f} s  peak {ours['rss_mb']:7.0f} MiB"
+    print(f"persist  intake_persist           : {ours['s']:7.2f} s  "
+          f"peak {ours['rss_mb']:7.0f} MiB"
           f"   ratio {ours['s'] / raw['s']:.2f}x (target <= 1.2x)")
-    print(f"read     raw pyarrow -> pandas     : {raw_r['s']:7.2f} s  peak {raw_r['rss_mb']:7.0f} MiB")
-    print(f"read     persisted copy .read()    : {ours_r['s']:7.2f} s  peak {ours_r['rss_mb']:7.0f} MiB"
+    print(f"read     raw pyarrow -> pandas     : {raw_r['s']:7.2f} s  "
+          f"peak {raw_r['rss_mb']:7.0f} MiB")
+    print(f"read     persisted copy .read()    : {ours_r['s']:7.2f} s  "
+          f"peak {ours_r['rss_mb']:7.0f} MiB"
           f"   ratio {ours_r['s'] / raw_r['s']:.2f}x (target <= 1.2x)")
     print("# all runs (s): " + "; ".join(
         f"{k} " + " ".join(f"{r['s']:.2f}" for r in v) for k, v in runs.items()))

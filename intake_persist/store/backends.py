@@ -59,8 +59,37 @@ class Claim:
     fd: int | None = None
 
 
+_NS: str | None = None
+
+
+def _namespace() -> str:
+    """What makes a pid meaningful beside the host name: the kernel's boot id and the
+    pid namespace (containers on one machine, even with the host's name, differ)."""
+    global _NS
+    if _NS is None:
+        parts = []
+        try:
+            with open("/proc/sys/kernel/random/boot_id") as f:
+                parts.append(f.read().strip())
+        except OSError:
+            pass
+        try:
+            parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
+        except OSError:
+            pass
+        _NS = ":".join(parts)
+    return _NS
+
+
 def _marker_info() -> dict:
-    return {"host": layout.hostname(), "pid": os.getpid(), "time": time.time()}
+    return {"host": layout.hostname(), "pid": os.getpid(), "time": time.time(),
+            "ns": _namespace()}
+
+
+def _same_process_space(info: dict) -> bool:
+    """True when the pid in a marker can be checked here (same host and namespace)."""
+    return (info.get("host") == layout.hostname() and isinstance(info.get("pid"), int)
+            and info.get("ns", _namespace()) == _namespace())
 
 
 def _pid_alive(pid: int) -> bool:
@@ -364,10 +393,11 @@ class FsspecBackend:
 
     def create_only(self, rel: str, data: bytes) -> None:
         path = self._path(rel)
-        self.fs.invalidate_cache(path)
-        if self.fs.exists(path):
-            raise FileExistsError(self.url(rel))
-        self.fs.pipe_file(path, data)
+        with self.locked():  # check-then-write: atomic between this process's threads
+            self.fs.invalidate_cache(path)
+            if self.fs.exists(path):
+                raise FileExistsError(f"{self.url(rel)} already exists")
+            self.fs.pipe_file(path, data)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -444,10 +474,11 @@ class FsspecBackend:
         if started is None:
             yield False
             return
-        if info.get("host") == layout.hostname() and isinstance(info.get("pid"), int):
-            if not _pid_alive(info["pid"]):
-                yield True
-                return
+        if _same_process_space(info) and not _pid_alive(info["pid"]):
+            yield True  # a writer of this machine that is gone
+            return
+        # another machine (or an object store shared by many): presumed dead once
+        # ``grace`` seconds have passed since the marker's timestamp
         yield time.time() - float(started) > grace
 
 

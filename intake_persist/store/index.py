@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import random
 import re
 import time
 import warnings
@@ -396,7 +397,8 @@ class Index:
                 else:
                     self._snap = None
                     return result
-            time.sleep(delay)
+            # jittered backoff: writers that collided do not collide again in step
+            time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 2, 0.5)
         raise IndexConflict("could not update the index")  # pragma: no cover
 
@@ -430,12 +432,20 @@ class Index:
         if not locked:
             with self.backend.locked():
                 return self.repair(data, tag, reason, locked=True)
-        cur_data, cur_tag = self.backend.read()
-        if cur_tag != tag:  # someone else repaired or rewrote it meanwhile
+        for _ in range(10):
+            cur_data, cur_tag = self.backend.read()
+            if cur_tag != tag:  # someone else repaired or rewrote it meanwhile
+                try:
+                    return Snapshot(cur_data, cur_tag)
+                except IndexDamaged as exc:
+                    data, tag, reason = cur_data, cur_tag, str(exc)
             try:
-                return Snapshot(cur_data, cur_tag)
-            except IndexDamaged as exc:
-                data, tag, reason = cur_data, cur_tag, str(exc)
+                return self._rebuild(data, tag, reason)
+            except IndexConflict:  # object stores (no lock): another writer got there
+                time.sleep(random.uniform(0.005, 0.05))
+        raise IndexConflict(f"could not repair {self.backend.url(layout.INDEX)}")
+
+    def _rebuild(self, data: bytes | None, tag: Any, reason: str) -> Snapshot:
         salvaged = _salvage(data or b"")
         entries: list[tuple[str, bytes]] = []
         for token, versions in sorted(self.published().items()):

@@ -12,6 +12,7 @@ import datetime as _dt
 import math
 import numbers
 import os
+import random
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ MODES = ("default", "always", "never")
 CATALOG_DIR = "{{ CATALOG_DIR }}"
 DEFAULT_GRACE = 3600.0
 REFRESH_LOCK = ".refresh.lock"
+REFRESH_LEASE = 600.0  # seconds: object-store refresh leases older than this are stale
 
 
 class NotPersistedError(KeyError):
@@ -85,6 +87,20 @@ def _plain(o: Any) -> Any:
     if hasattr(o, "item"):
         return _plain(o.item())
     return str(o)
+
+
+def _scrub(o: Any, inside: bool = False) -> Any:
+    """``o`` with credentials (key, secret, token...) dropped from every
+    ``storage_options`` mapping in it: they are never written to the index or meta
+    files (readers get them from the environment or the store's own options)."""
+    from .._io import CREDENTIAL_KEYS
+
+    if isinstance(o, dict):
+        return {k: _scrub(v, inside or k == "storage_options") for k, v in o.items()
+                if not (inside and isinstance(k, str) and k.lower() in CREDENTIAL_KEYS)}
+    if isinstance(o, list):
+        return [_scrub(v, inside) for v in o]
+    return o
 
 
 def _map_strings(o: Any, fn: Callable[[str], str]) -> Any:
@@ -286,10 +302,16 @@ class PersistStore:
 
     @contextlib.contextmanager
     def _refresh_lock(self, key: str, timeout: float = 3600) -> Iterator[None]:
-        """Local stores: one refresh of a token at a time, so that processes finding
-        the same expired copy do not all re-persist it. Object stores: no lock."""
-        if not self.backend.is_local or not layout.is_token(key):
+        """One refresh of a token at a time, so that processes finding the same expired
+        copy do not all re-persist it. Local stores: a file lock. Other stores: a lease
+        (see :meth:`_refresh_lease`). Only an optimisation: two refreshes at once are
+        safe (the newer copy wins), so a stuck holder is waited for a while only."""
+        if not layout.is_token(key):
             yield
+            return
+        if not self.backend.is_local:
+            with self._refresh_lease(key):
+                yield
             return
         from filelock import FileLock, Timeout
 
@@ -305,6 +327,37 @@ class PersistStore:
             yield
         finally:
             lock.release()
+
+    @contextlib.contextmanager
+    def _refresh_lease(self, key: str) -> Iterator[None]:
+        """Object stores: the marker ``<token>/.refresh.lock`` created create-only (host,
+        pid, time). Others wait for it to go; a holder that died (same machine: its pid
+        is gone; elsewhere: older than ``REFRESH_LEASE``) loses it; after
+        ``REFRESH_LEASE`` a waiter goes ahead anyway."""
+        b = self.backend
+        rel = f"{key}/{REFRESH_LOCK}"
+        deadline = time.monotonic() + REFRESH_LEASE
+        claim = None
+        delay = 0.02
+        while claim is None:
+            try:
+                claim = b.claim(rel)
+                break
+            except FileExistsError:
+                pass
+            with b.dead_writer(rel, REFRESH_LEASE) as dead:
+                if dead:
+                    b.rm(rel)  # a stale lease: take it over
+                    continue
+            if time.monotonic() > deadline:
+                break
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 0.5)
+        try:
+            yield
+        finally:
+            if claim is not None:
+                b.release(claim)
 
     # ---- persisting ---------------------------------------------------------------
     def persist(self, source: Any, ttl: Any = None, keep: int = 1,
@@ -334,10 +387,13 @@ class PersistStore:
         if claim is None:
             raise RuntimeError(f"could not start a new copy under {self.path}/{token}")
         data_rel = layout.data_rel(token, vid)
+        # object stores: network failures of the writer become errors naming the store
+        errors = getattr(self.backend, "errors", None)
         try:
-            info = write(source, self.backend.url(data_rel),
-                         storage_options=self.storage_options or None,
-                         progress=progress, **kwargs)
+            with errors("writing a copy into") if errors else contextlib.nullcontext():
+                info = write(source, self.backend.url(data_rel),
+                             storage_options=self.storage_options or None,
+                             progress=progress, **kwargs)
             entry = self._make_entry(source, token, vid, info, started, ttl, keep, kwargs)
             from .._yaml import dump
 
@@ -345,9 +401,9 @@ class PersistStore:
         except BaseException:
             try:
                 self.backend.rm(data_rel)
-            except Exception:  # gc will do it
+                self.backend.release(claim)
+            except Exception:  # unreachable store: gc will remove the leftovers
                 pass
-            self.backend.release(claim)
             raise
         self.backend.release(claim)
         current = self.index.update(lambda entries: _install(entries, token, vid, entry, keep))
@@ -397,7 +453,7 @@ class PersistStore:
                 "npartitions": info.get("npartitions"),
             },
         }
-        return _plain(entry)
+        return _scrub(_plain(entry))
 
     def _prune(self, token: str, current: dict) -> list[str]:
         """Delete published copies of ``token`` that the index no longer lists (older
@@ -439,6 +495,7 @@ class PersistStore:
             md.pop("versions", None)
         entry["args"] = args
         entry["metadata"] = md
+        entry = _scrub(entry)
 
         def fn(entries: Entries) -> None:
             entries[key] = entry

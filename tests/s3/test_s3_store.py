@@ -59,16 +59,39 @@ def test_persist_each_container_into_s3_store(s3_store_path):
 
 @pytest.mark.distributed
 @pytest.mark.slow
-def test_persist_on_distributed_client_into_s3_store(s3_store_path, local_cluster):
+def test_persist_on_distributed_client_into_s3_store(s3_bucket, s3_fs, local_cluster, tmp_path):
+    """Partitions are read and written by the cluster's workers, straight into the
+    store; the caller publishes the copy and updates the index, once."""
     distributed = pytest.importorskip("distributed")
+    import numpy as np
     import pandas as pd
 
-    from intake_persist import open_catalog
+    from intake_persist.sources.csv import CSVSource
+    from intake_persist.store.persist_store import PersistStore
 
-    cat = open_catalog(EXAMPLE)
-    with distributed.Client(local_cluster):
-        copy = cat.stations.persist()
-    pd.testing.assert_frame_equal(
-        copy.read().reset_index(drop=True), cat.stations.read().reset_index(drop=True),
-        check_dtype=False,
-    )  # fmt: skip
+    bucket = s3_bucket.removeprefix("s3://")
+    s3_fs.call_s3("put_bucket_versioning", Bucket=bucket,
+                  VersioningConfiguration={"Status": "Enabled"})
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"a": np.arange(3000), "b": rng.random(3000).round(6)})
+    df.to_csv(tmp_path / "big.csv", index=False)
+    src = CSVSource(urlpath=str(tmp_path / "big.csv"), blocksize=8000)
+    n = src.npartitions
+    assert n >= 4
+    store = PersistStore(f"{s3_bucket}/dstore")
+    with distributed.Client(local_cluster) as client:
+        workers = set(client.scheduler_info()["workers"])
+        with distributed.get_task_stream(client) as ts:
+            copy = store.persist(src, ttl=600)
+    writes = [t for t in ts.data if "intake-persist-write" in str(t["key"])]
+    assert len(writes) == n
+    assert {t["worker"] for t in writes} <= workers  # every partition written on a worker
+    # the index (and the copy's meta file) were written once, by this process
+    versions = s3_fs.call_s3("list_object_versions", Bucket=bucket, Prefix="dstore/")
+    written = [v["Key"] for v in versions.get("Versions", [])]
+    assert written.count("dstore/cat.yaml") == 1
+    assert sum(k.endswith(".meta.yaml") for k in written) == 1
+    assert sum(k.endswith(".parquet") for k in written) == n
+    assert copy.npartitions == n
+    pd.testing.assert_frame_equal(copy.read().reset_index(drop=True), df, check_dtype=False)
+    assert PersistStore(store.path)[src.token].read().shape == df.shape

@@ -42,6 +42,25 @@ class FrameSource(DataSource):
         }, index=pd.RangeIndex(start, start + self.rows))
 
 
+class PartFailSource(FrameSource):
+    """Frames whose partition ``fail_at`` raises (``crash=True``: the process dies
+    there at once, as if killed, leaving whatever was written)."""
+
+    name = "test_part_fail"
+
+    def __init__(self, nparts: int = 4, rows: int = 10, seed: int = 0, fail_at: int = 2,
+                 crash: bool = False, metadata: dict | None = None):
+        super().__init__(nparts=nparts, rows=rows, seed=seed, metadata=metadata)
+        self.fail_at, self.crash = fail_at, crash
+
+    def _get_partition(self, i: int) -> pd.DataFrame:
+        if i == self.fail_at:
+            if self.crash:
+                os._exit(17)
+            raise OSError(f"partition {i} cannot be read")
+        return super()._get_partition(i)
+
+
 class ArraySource(DataSource):
     """A generated 2-d float array split along axis 0."""
 
@@ -145,3 +164,30 @@ def subprocess_env() -> dict:
     parts = [root, HERE] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(parts)
     return env
+
+
+# ---- looking at a store through its backend (local disk or S3 alike) -----------------
+
+
+def ls(store, rel: str = "") -> list[str]:
+    """Names under ``rel`` in the store (files and directories), sorted."""
+    return sorted(i.name for i in store.backend.listdir(rel))
+
+
+def exists(store, rel: str) -> bool:
+    return store.backend.exists(rel)
+
+
+def index_bytes(store) -> bytes:
+    return store.backend.read_bytes("cat.yaml")
+
+
+def put_index(store, data) -> None:
+    """Replace cat.yaml, as a person editing it would."""
+    store.backend.put("cat.yaml", data.encode() if isinstance(data, str) else data)
+
+
+def rel_of(store, url: str) -> str:
+    """The store-relative path of a URL or path under the store."""
+    assert url.startswith(store.path), (url, store.path)
+    return url[len(store.path):].lstrip("/").replace("\\", "/")

@@ -1,4 +1,7 @@
-"""The central index: layout, fast lookups, hand edits, damage and rebuild."""
+"""The central index: layout, fast lookups, hand edits, damage and rebuild.
+
+Tests taking ``store`` run on local disk and on S3 (``conftest.py``); the lookup-cost
+tests are about the local fast path."""
 
 from __future__ import annotations
 
@@ -11,20 +14,10 @@ import textwrap
 import pandas as pd
 import pytest
 import yaml
-from store_helpers import FrameSource, subprocess_env
+from store_helpers import FrameSource, index_bytes, ls, put_index, subprocess_env
 
 from intake_persist.store.index import Index, Snapshot, encode_entry, render
 from intake_persist.store.persist_store import PersistStore
-
-
-@pytest.fixture
-def store(tmp_path):
-    return PersistStore(str(tmp_path / "store"))
-
-
-def _index_path(store):
-    return os.path.join(store.path, "cat.yaml")
-
 
 WEIRD = {
     "floats": [1e20, 1e-05, 5e-324, -0.0, 1.5, 1e300],
@@ -54,7 +47,7 @@ def test_layout(store):
     srcs = [FrameSource(seed=i) for i in range(3)]
     for s in srcs:
         store.persist(s)
-    lines = open(_index_path(store)).read().splitlines()
+    lines = index_bytes(store).decode().splitlines()
     assert lines[0].startswith("# intake_persist store index")
     assert lines[2] == "sources:"
     assert len(lines) == 3 + 3 + 1
@@ -64,10 +57,12 @@ def test_layout(store):
 
 
 def test_empty_store_lookup_is_a_stat(store):
-    assert not os.path.exists(store.path)
+    assert ls(store) == []
     assert FrameSource() not in store
     assert list(store) == [] and len(store) == 0
-    assert not os.path.exists(store.path)  # looking does not create anything
+    assert ls(store) == []  # looking does not create anything
+    if store.backend.is_local:
+        assert not os.path.exists(store.path)
 
 
 def test_lookup_parses_one_line(tmp_path):
@@ -121,8 +116,7 @@ def test_damaged_index_is_rebuilt(store, damage):
     srcs = [FrameSource(seed=i) for i in range(4)]
     for s in srcs:
         store.persist(s, ttl=60)
-    path = _index_path(store)
-    text = open(path, "rb").read()
+    text = index_bytes(store)
     if damage == "truncate":
         bad = text[: len(text) // 2]
     elif damage == "garbage":
@@ -133,27 +127,26 @@ def test_damaged_index_is_rebuilt(store, damage):
         bad = text[: text.rindex(b"# end of index")]
     else:
         bad = text.replace(b'{"driver"', b'{"driver" [[', 1)
-    open(path, "wb").write(bad)
+    put_index(store, bad)
     fresh = PersistStore(store.path)
     with pytest.warns(RuntimeWarning, match="damaged.*rebuilt.*4 entries"):
         for s in srcs:
             pd.testing.assert_frame_equal(fresh[s.token].read(), s.read())
             assert fresh.info(s)["ttl"] == 60
     assert sorted(fresh) == sorted(s.token for s in srcs)
-    kept = [n for n in os.listdir(store.path) if n.startswith("cat.yaml.damaged-")]
+    kept = [n for n in ls(store) if n.startswith("cat.yaml.damaged-")]
     if bad:
         assert len(kept) == 1
-        assert open(os.path.join(store.path, kept[0]), "rb").read() == bad
-    assert "# end of index: 4 entries in " in open(path).read()
+        assert store.backend.read_bytes(kept[0]) == bad
+    assert b"# end of index: 4 entries in " in index_bytes(store)
 
 
 def test_rebuild_keeps_salvageable_hand_edits(store):
     a, b = FrameSource(seed=1), FrameSource(seed=2)
     store.persist(a, ttl=5)
     store.persist(b, ttl=5)
-    path = _index_path(store)
-    text = open(path).read().replace('"ttl": 5', '"ttl": 77', 1)
-    open(path, "w").write(text[: text.rindex("# end")])  # trailer lost
+    text = index_bytes(store).decode().replace('"ttl": 5', '"ttl": 77', 1)
+    put_index(store, text[: text.rindex("# end")])  # trailer lost
     with pytest.warns(RuntimeWarning, match="damaged"):
         infos = {i["key"]: i for i in PersistStore(store.path).entries()}
     assert infos[a.token]["ttl"] == 77 and infos[b.token]["ttl"] == 5
@@ -170,7 +163,7 @@ def test_damage_with_no_data_gives_empty_index(tmp_path):
 def test_update_on_damaged_index_rebuilds_first(store):
     a, b = FrameSource(seed=1), FrameSource(seed=2)
     store.persist(a)
-    open(_index_path(store), "w").write("garbage: [")
+    put_index(store, "garbage: [")
     with pytest.warns(RuntimeWarning, match="damaged"):
         store.persist(b)
     assert sorted(PersistStore(store.path)) == sorted([a.token, b.token])
@@ -179,8 +172,8 @@ def test_update_on_damaged_index_rebuilds_first(store):
 def test_foreign_catalog_without_header_is_honoured(store):
     src = FrameSource()
     store.persist(src)
-    doc = yaml.safe_load(open(_index_path(store)))
-    open(_index_path(store), "w").write(yaml.safe_dump(doc, default_flow_style=False))
+    doc = yaml.safe_load(index_bytes(store))
+    put_index(store, yaml.safe_dump(doc, default_flow_style=False))
     assert list(PersistStore(store.path)) == [src.token]
 
 

@@ -1,4 +1,5 @@
-"""SPEC 6: every persist_mode cell, on both sides of the TTL boundary."""
+"""SPEC 6: every persist_mode cell, on both sides of the TTL boundary (on local disk
+and on S3: the ``store`` fixture of ``conftest.py``)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,9 @@ import warnings
 
 import pandas as pd
 import pytest
-from store_helpers import FrameSource, csv_source, set_timestamp, write_csv
+from store_helpers import FrameSource, csv_source, ls, set_timestamp, write_csv
 
 from intake_persist.store.persist_store import PersistStore
-
-
-@pytest.fixture
-def store(tmp_path):
-    return PersistStore(str(tmp_path / "store"))
 
 
 def _state(store, src, state):
@@ -94,14 +90,14 @@ def test_expired_with_unreadable_original_returns_stale_copy(store, tmp_path):
     assert out.metadata["version"] == v and out.is_persisted
     pd.testing.assert_frame_equal(out.read().reset_index(drop=True), df)
     # no leftovers of the failed attempt
-    names = [n for n in os.listdir(os.path.join(store.path, src.token)) if not n.startswith(".")]
+    names = [n for n in ls(store, src.token) if not n.startswith(".")]
     assert sorted(names) == [v, v + ".meta.yaml"]
 
 
 @pytest.mark.parametrize("mode", ["", "Default", "ALWAYS", "sometimes", None, 1, True])
-def test_bad_mode(store, mode):
+def test_bad_mode(local_store, mode):
     with pytest.raises(ValueError) as err:
-        store.resolve(FrameSource(), mode)
+        local_store.resolve(FrameSource(), mode)
     msg = str(err.value)
     assert "'default', 'always', 'never'" in msg and repr(mode) in msg
 

@@ -1,4 +1,6 @@
-"""PersistStore: persisting, the mapping interface, refresh, backtrack, remove."""
+"""PersistStore: persisting, the mapping interface, refresh, backtrack, remove.
+
+Tests taking ``store`` run on local disk and on S3 (moto): see ``conftest.py``."""
 
 from __future__ import annotations
 
@@ -12,20 +14,21 @@ import yaml
 from store_helpers import (
     FrameSource,
     ItemsSource,
+    PartFailSource,
     array_source,
     csv_source,
+    index_bytes,
     jsonl_source,
+    ls,
+    put_index,
+    rel_of,
+    subprocess_env,
     write_csv,
     write_jsonl,
 )
 
 from intake_persist.store import get_store, reset_store
 from intake_persist.store.persist_store import NotPersistedError, PersistStore
-
-
-@pytest.fixture
-def store(tmp_path):
-    return PersistStore(str(tmp_path / "store"))
 
 
 def _needs(container):
@@ -53,8 +56,8 @@ def test_persist_csv_round_trip(store, tmp_path):
     assert again.is_persisted and again.metadata["original_tok"] == src.token
     # the data live under <token>/<vid>/
     md = again.metadata
-    assert os.path.isdir(os.path.join(store.path, src.token, md["version"]))
-    assert os.path.isfile(os.path.join(store.path, src.token, md["version"] + ".meta.yaml"))
+    assert ls(store, src.token) == [md["version"], md["version"] + ".meta.yaml"]
+    assert ls(store, f"{src.token}/{md['version']}")  # the parquet files
 
 
 def test_persist_generated_frames(store):
@@ -126,7 +129,7 @@ def test_index_is_a_catalog(store, tmp_path):
     src.entry_name = "frames"
     src.description = "generated"
     store.persist(src, ttl=60, compression="snappy")
-    doc = yaml.safe_load(open(os.path.join(store.path, "cat.yaml")))
+    doc = yaml.safe_load(index_bytes(store))
     assert set(doc) == {"metadata", "sources"}
     entry = doc["sources"][src.token]
     assert entry["driver"] == "parquet"
@@ -143,7 +146,7 @@ def test_index_is_a_catalog(store, tmp_path):
 
     from intake_persist import open_catalog
 
-    cat = open_catalog(os.path.join(store.path, "cat.yaml"))
+    cat = open_catalog(store.backend.url("cat.yaml"))  # a local path or s3:// URL
     assert list(cat) == [src.token]
     pd.testing.assert_frame_equal(cat[src.token].read().reset_index(drop=True),
                                   src.read().reset_index(drop=True))
@@ -153,11 +156,9 @@ def test_hand_edited_ttl_is_honoured(store):
     src = FrameSource()
     store.persist(src, ttl=0)
     assert store.needs_refresh(src)
-    path = os.path.join(store.path, "cat.yaml")
-    text = open(path).read()
+    text = index_bytes(store).decode()
     assert '"ttl": 0' in text
-    with open(path, "w") as f:
-        f.write(text.replace('"ttl": 0', '"ttl": null'))
+    put_index(store, text.replace('"ttl": 0', '"ttl": null'))
     assert not store.needs_refresh(src)
     assert store.info(src)["ttl"] is None and not store.info(src)["expired"]
 
@@ -166,11 +167,9 @@ def test_hand_reformatted_block_style_is_honoured(store):
     a, b = FrameSource(seed=1), FrameSource(seed=2)
     store.persist(a, ttl=0)
     store.persist(b, ttl=5)
-    path = os.path.join(store.path, "cat.yaml")
-    doc = yaml.safe_load(open(path))
+    doc = yaml.safe_load(index_bytes(store))
     doc["sources"][a.token]["metadata"]["ttl"] = None
-    with open(path, "w") as f:
-        yaml.safe_dump(doc, f, default_flow_style=False)  # block style, no trailer
+    put_index(store, yaml.safe_dump(doc, default_flow_style=False))  # block style, no trailer
     fresh = PersistStore(store.path)
     assert sorted(fresh) == sorted([a.token, b.token])
     assert not fresh.needs_refresh(a)
@@ -178,7 +177,7 @@ def test_hand_reformatted_block_style_is_honoured(store):
     # the next update writes the line layout again, keeping the edit
     c = FrameSource(seed=3)
     fresh.persist(c)
-    assert open(path).read().startswith("# intake_persist store index")
+    assert index_bytes(store).startswith(b"# intake_persist store index")
     assert PersistStore(store.path).info(a)["ttl"] is None
 
 
@@ -192,8 +191,7 @@ def test_repersist_replaces_and_prunes(store):
     second = store.persist(src)
     v2 = second.metadata["version"]
     assert v2 > v1
-    tokdir = os.path.join(store.path, src.token)
-    assert sorted(os.listdir(tokdir)) == [v2, v2 + ".meta.yaml"]
+    assert ls(store, src.token) == [v2, v2 + ".meta.yaml"]
     assert len(store) == 1
 
 
@@ -202,8 +200,7 @@ def test_keep_versions(store):
     vids = [store.persist(src, keep=2).metadata["version"] for _ in range(3)]
     info = store.info(src)
     assert info["versions"] == [vids[2], vids[1]]
-    tokdir = os.path.join(store.path, src.token)
-    assert {n for n in os.listdir(tokdir) if not n.endswith(".yaml")} == {vids[1], vids[2]}
+    assert {n for n in ls(store, src.token) if not n.endswith(".yaml")} == {vids[1], vids[2]}
 
 
 def test_remove_and_clear(store):
@@ -212,19 +209,19 @@ def test_remove_and_clear(store):
     copy_b = store.persist(b)
     store.remove(a)
     assert a.token not in store and b.token in store
-    assert not os.path.exists(os.path.join(store.path, a.token))
+    assert ls(store, a.token) == []
     with pytest.raises(KeyError, match="no persisted copy"):
         store.remove(a)
     with pytest.raises(NotPersistedError, match=a.token):
         store[a.token]
     store.remove(copy_b, delfiles=False)
     assert b.token not in store
-    assert os.path.exists(os.path.join(store.path, b.token))
+    assert ls(store, b.token)
     store.gc(grace=0)  # no longer listed: the copy stays published until removed
     store.persist(a)
     store.clear()
     assert len(store) == 0 and list(store) == []
-    assert [n for n in os.listdir(store.path) if not n.startswith("cat.yaml")] == []
+    assert [n for n in ls(store) if not n.startswith("cat.yaml")] == []
 
 
 def test_backtrack_and_refresh(store, tmp_path):
@@ -267,7 +264,7 @@ def test_entries_and_info(store):
     assert info["key"] == src.token and info["name"] == "frames"
     assert info["container"] == "dataframe" and info["driver"] == "parquet"
     assert info["size"] > 0 and info["ttl"] == 1000 and info["expired"] is False
-    assert info["location"].startswith(store.path) and os.path.isdir(info["location"])
+    assert info["location"].startswith(store.path) and ls(store, rel_of(store, info["location"]))
     assert 0 <= info["age"] < 1000
 
 
@@ -275,42 +272,42 @@ def test_entries_and_info(store):
 
 
 @pytest.mark.parametrize("ttl", [-1, -0.5, "10", True, False, [], {}, float("nan"), 1j])
-def test_bad_ttl(store, ttl):
+def test_bad_ttl(local_store, ttl):
     with pytest.raises(ValueError, match="ttl must be None") as err:
-        store.persist(FrameSource(), ttl=ttl)
+        local_store.persist(FrameSource(), ttl=ttl)
     assert repr(ttl) in str(err.value)
-    assert len(store) == 0
+    assert len(local_store) == 0
 
 
-def test_bad_ttl_through_source(store):
+def test_bad_ttl_through_source(local_store):
     with pytest.raises(ValueError, match=r"got '1h'"):
-        FrameSource().persist(ttl="1h", store=store)
+        FrameSource().persist(ttl="1h", store=local_store)
 
 
 @pytest.mark.parametrize("ttl", [0, 0.0, 5, 2.5, np.float64(3.0), np.int32(7), 10**9])
-def test_good_ttl(store, ttl):
-    copy = store.persist(FrameSource(), ttl=ttl)
+def test_good_ttl(local_store, ttl):
+    copy = local_store.persist(FrameSource(), ttl=ttl)
     assert copy.metadata["ttl"] == ttl
 
 
-def test_infinite_ttl_never_expires(store):
+def test_infinite_ttl_never_expires(local_store):
     src = FrameSource()
-    store.persist(src, ttl=math.inf)
-    assert store.info(src)["ttl"] is None and not store.needs_refresh(src)
+    local_store.persist(src, ttl=math.inf)
+    assert local_store.info(src)["ttl"] is None and not local_store.needs_refresh(src)
 
 
 @pytest.mark.parametrize("keep", [0, -1, 1.5, True, "2"])
-def test_bad_keep(store, keep):
+def test_bad_keep(local_store, keep):
     with pytest.raises(ValueError, match="keep must be an integer"):
-        store.persist(FrameSource(), keep=keep)
+        local_store.persist(FrameSource(), keep=keep)
 
 
-def test_persisting_a_copy_is_refused(store):
-    copy = store.persist(FrameSource())
+def test_persisting_a_copy_is_refused(local_store):
+    copy = local_store.persist(FrameSource())
     with pytest.raises(ValueError, match="itself a persisted copy"):
-        store.persist(copy)
+        local_store.persist(copy)
     with pytest.raises(ValueError, match="itself a persisted copy"):
-        copy.persist(store=store)
+        copy.persist(store=local_store)
 
 
 def test_failed_write_leaves_nothing(store):
@@ -318,20 +315,21 @@ def test_failed_write_leaves_nothing(store):
     with pytest.raises(OSError, match="gone"):
         store.persist(src)
     assert src.token not in store
-    assert os.listdir(os.path.join(store.path, src.token)) == []
+    assert ls(store, src.token) == []
+    assert store.gc(grace=0)["removed"] == []
 
 
-def test_intake_persist_store_is_the_shared_store(tmp_path, monkeypatch):
+def test_intake_persist_store_is_the_shared_store(store_url, monkeypatch):
     import intake_persist
 
-    monkeypatch.setenv("INTAKE_PERSIST_PATH", str(tmp_path / "shared"))
+    monkeypatch.setenv("INTAKE_PERSIST_PATH", store_url)
     st = intake_persist.store
     src = FrameSource()
     assert src not in st and len(st) == 0
     copy = st.persist(src, ttl=5)
     assert src in st and list(st) == [src.token] and len(st) == 1
     pd.testing.assert_frame_equal(st[src.token].read(), copy.read())
-    assert st.path == str(tmp_path / "shared")
+    assert st.path == store_url
     assert st.gc()["removed"] == []
 
 
@@ -346,3 +344,39 @@ def test_versions_and_as_of(store):
     assert store.as_of(src.token, 10**12).metadata["version"] == copies[2].metadata["version"]
     with pytest.raises(KeyError, match="at or before"):
         store.as_of(src, 0)
+
+
+# ---------------------------------------------------------------- failures part-way
+
+
+def test_write_failing_part_way_leaves_nothing_visible(store):
+    src = PartFailSource(nparts=4, fail_at=2)
+    with pytest.raises(OSError, match="partition 2"):
+        store.persist(src)
+    assert src.token not in store and src.token not in PersistStore(store.path)
+    assert ls(store, src.token) == []  # the partial copy and its marker are gone
+    assert store.gc(grace=0)["removed"] == []
+
+
+def test_writer_killed_part_way_is_collected(store):
+    """The writer dies in partition 2 (no cleanup at all): nothing is visible, and
+    gc (no grace needed: the writer of this machine is gone) leaves no partial copy."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        from store_helpers import PartFailSource
+        from intake_persist.store.persist_store import PersistStore
+        PersistStore({store.path!r}).persist(PartFailSource(nparts=4, fail_at=2, crash=True))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], env=subprocess_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 17, out.stderr
+    src = PartFailSource(nparts=4, fail_at=2, crash=True)
+    assert src.token not in PersistStore(store.path)
+    names = ls(store, src.token)
+    assert any(n.endswith(".writing") for n in names), names  # left behind by the crash
+    report = store.gc()
+    assert len(report["removed"]) == len(names) and report["reindexed"] == []
+    assert ls(store, src.token) == []

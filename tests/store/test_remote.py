@@ -1,4 +1,6 @@
-"""A store on a non-local filesystem: fsspec's memory filesystem, and S3 (moto server)."""
+"""A store on a non-local filesystem: fsspec's memory filesystem; S3 from the environment.
+
+(The whole store suite runs on S3 as well: see ``conftest.py``.)"""
 
 from __future__ import annotations
 
@@ -36,10 +38,6 @@ def _exercise(st: PersistStore) -> None:
 
 def test_memory_store():
     _exercise(PersistStore(f"memory://store-{uuid.uuid4().hex[:8]}"))
-
-
-def test_s3_store(s3_bucket):
-    _exercise(PersistStore(f"{s3_bucket}/intake-persist"))
 
 
 def test_s3_store_from_env(s3_bucket, monkeypatch):

@@ -1,0 +1,233 @@
+"""The S3 backend: index updates by compare-and-swap, without locks.
+
+S3 (and the servers that speak its protocol: moto, SeaweedFS, MinIO...) offers
+conditional writes:
+
+* ``PutObject`` with ``If-None-Match: *`` creates a key only if it is absent;
+* ``PutObject`` with ``If-Match: <etag>`` replaces a key only if its ETag is still
+  ``<etag>``.
+
+Both answer HTTP 412 ``PreconditionFailed`` when the condition does not hold; s3fs
+turns that into different Python exceptions depending on the server (moto:
+``FileExistsError``/``FileNotFoundError``, SeaweedFS: ``OSError(EINVAL)``), so a
+conflict is recognised from the botocore error chained as ``__cause__`` (see
+``tests/s3/test_conditional_writes.py`` for the findings).
+
+``read()`` takes the body and the ETag from one ``GetObject``, so they always match;
+``write(data, expected_tag)`` is one conditional ``PutObject`` and raises
+:class:`~.backends.IndexConflict` when another writer got there first (``Index.update``
+then reads again and retries); ``create_only`` publishes per-copy metadata and
+writing markers. ``locked()`` does nothing: correctness comes from the conditions.
+
+Credentials given as storage options stay in memory: they are never written into
+the index or meta files, and the errors raised here name the store's URL and the
+endpoint only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from . import layout
+from .backends import FsspecBackend, IndexConflict, Item, register_backend
+
+_CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
+
+
+def _response(exc: BaseException | None) -> dict:
+    """The botocore response dict behind an s3fs/botocore error, if any."""
+    seen = 0
+    while exc is not None and seen < 5:
+        response = getattr(exc, "response", None)
+        if isinstance(response, dict):
+            return response
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return {}
+
+
+def is_precondition_failed(exc: BaseException) -> bool:
+    """True for HTTP 412 (or 409 ConditionalRequestConflict) of a conditional request."""
+    response = _response(exc)
+    code = (response.get("Error") or {}).get("Code")
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    return code in _CONFLICT_CODES or status == 412
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    if isinstance(exc, FileNotFoundError):
+        return True
+    response = _response(exc)
+    code = (response.get("Error") or {}).get("Code")
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    return code in ("NoSuchKey", "404", "NotFound") or status == 404
+
+
+class S3Backend(FsspecBackend):
+    """A persist path on S3 (``s3://bucket/prefix``), updated with conditional writes."""
+
+    def __init__(self, root: str, **storage_options: Any):
+        super().__init__(root, **storage_options)
+        if not hasattr(self.fs, "_call_s3"):  # pragma: no cover - another s3 implementation
+            raise TypeError(f"S3Backend needs s3fs, got {type(self.fs).__name__} for {root}")
+        bucket, key, _ = self.fs.split_path(self._path_root)
+        self.bucket = bucket
+        self._key_root = key.strip("/")
+
+    # ---- plumbing -----------------------------------------------------------------
+    def _key(self, rel: str) -> str:
+        return f"{self._key_root}/{rel}" if self._key_root else rel
+
+    def _where(self) -> str:
+        endpoint = getattr(self.fs, "endpoint_url", None) or (
+            (self.storage_options.get("client_kwargs") or {}).get("endpoint_url")
+        )
+        return f"{self.root}" + (f" (endpoint {endpoint})" if endpoint else "")
+
+    @contextlib.contextmanager
+    def errors(self, doing: str = "") -> Iterator[None]:
+        """Network failures become ``ConnectionError`` naming the store (botocore's own
+        connection errors are not ``OSError`` subclasses, and say only the endpoint).
+        ``doing``: what was going on, when it may involve more than the store."""
+        try:
+            yield
+        except (OSError, IndexConflict):
+            raise
+        except Exception as exc:
+            from botocore.exceptions import BotoCoreError
+
+            if isinstance(exc, BotoCoreError):
+                what = f"network error while {doing}" if doing else "cannot reach"
+                raise ConnectionError(f"{what} the persist store {self._where()}: {exc}") from exc
+            raise
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        from fsspec.asyn import sync
+
+        with self.errors():
+            return sync(self.fs.loop, self.fs._call_s3, method, **kwargs)
+
+    def _get(self, key: str) -> tuple[bytes, str]:
+        from fsspec.asyn import sync
+
+        async def get() -> tuple[bytes, str]:
+            resp = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=key)
+            body = resp["Body"]
+            try:
+                data = await body.read()
+            finally:
+                body.close()
+            return data, resp["ETag"]
+
+        with self.errors():
+            return sync(self.fs.loop, get)
+
+    def _put(self, key: str, data: bytes, **conditions: str) -> str:
+        resp = self._call("put_object", Bucket=self.bucket, Key=key, Body=data, **conditions)
+        self.fs.invalidate_cache(f"{self.bucket}/{key}")
+        return resp["ETag"]
+
+    # ---- index part ----------------------------------------------------------------
+    def tag(self) -> str | None:
+        try:
+            resp = self._call("head_object", Bucket=self.bucket, Key=self._key(layout.INDEX))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+        return resp["ETag"]
+
+    def read(self) -> tuple[bytes | None, str | None]:
+        try:
+            return self._get(self._key(layout.INDEX))
+        except FileNotFoundError:
+            return None, None
+        except OSError as exc:
+            if _is_not_found(exc):
+                return None, None
+            raise
+
+    def write(self, data: bytes, expected_tag: Any) -> str:
+        key = self._key(layout.INDEX)
+        cond = {"IfNoneMatch": "*"} if expected_tag is None else {"IfMatch": str(expected_tag)}
+        try:
+            return self._put(key, data, **cond)
+        except OSError as exc:
+            # 412: the index changed. If-Match on a key deleted meanwhile: 404 (moto)
+            if not (is_precondition_failed(exc) or (expected_tag is not None
+                                                    and _is_not_found(exc))):
+                raise
+            mine = self._already_written(key, data)
+            if mine is not None:
+                return mine
+            raise IndexConflict(
+                f"{self.url(layout.INDEX)} changed while it was being updated"
+            ) from None
+
+    def _already_written(self, key: str, data: bytes) -> str | None:
+        """The ETag if ``key`` holds exactly ``data``: a request whose answer was lost
+        and that was retried (by botocore or s3fs) fails its own condition."""
+        try:
+            current, etag = self._get(key)
+        except OSError:
+            return None
+        return etag if current == data else None
+
+    def create_only(self, rel: str, data: bytes) -> None:
+        key = self._key(rel)
+        try:
+            self._put(key, data, IfNoneMatch="*")
+        except OSError as exc:
+            if not (is_precondition_failed(exc) or isinstance(exc, FileExistsError)):
+                raise
+            if self._already_written(key, data) is None:
+                raise FileExistsError(f"{self.url(rel)} already exists") from None
+
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    # ---- file part (errors made clear) ---------------------------------------------
+    def read_bytes(self, rel: str) -> bytes:
+        with self.errors():
+            return super().read_bytes(rel)
+
+    def put(self, rel: str, data: bytes) -> None:
+        self._put(self._key(rel), data)
+
+    def exists(self, rel: str) -> bool:
+        with self.errors():
+            return super().exists(rel)
+
+    def listdir(self, rel: str = "") -> list[Item]:
+        with self.errors():
+            return super().listdir(rel)
+
+    def rm(self, rel: str) -> None:
+        with self.errors():
+            super().rm(rel)
+        self._rm_dir_object(rel)
+
+    def _rm_dir_object(self, rel: str) -> None:
+        """On AWS a prefix vanishes with its last object; some servers (SeaweedFS)
+        keep an empty directory, listed as a prefix, until ``<prefix>/`` is deleted."""
+        if not rel:
+            return
+        with contextlib.suppress(Exception):
+            self._call("delete_object", Bucket=self.bucket, Key=self._key(rel).rstrip("/") + "/")
+        self.fs.invalidate_cache(self._path(rel))
+
+    def rmdir_if_empty(self, rel: str) -> None:
+        if not self.listdir(rel):
+            self._rm_dir_object(rel)
+
+    def du(self, rel: str) -> int:
+        with self.errors():
+            return super().du(rel)
+
+
+register_backend("s3", S3Backend)
+register_backend("s3a", S3Backend)
