@@ -418,6 +418,11 @@ class CSVSource(FileSource):
             extra_metadata={"files": len(plan["paths"])},
         )
 
+    @property
+    def npartitions(self) -> int:
+        """From the block plan alone, so that counting partitions imports no pandas."""
+        return len(self._plan()["blocks"])
+
     def _dask_meta(self):
         """An empty DataFrame with the columns and dtypes of the partitions."""
         meta = self._cache.get("meta")
