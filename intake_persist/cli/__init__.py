@@ -116,6 +116,12 @@ def _ttl(text: str) -> float | None:
     return int(value) if value == int(value) else value
 
 
+def _add_params(p: argparse.ArgumentParser, help: str) -> None:
+    """The repeatable ``-p NAME=VALUE`` option of persist and export."""
+    p.add_argument("-p", "--param", dest="params", type=_param, action="append",
+                   default=[], metavar="NAME=VALUE", help=help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -163,17 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="expire the copies after this many seconds (default: never)",
     )
-    p.add_argument(
-        "-p",
-        "--param",
-        dest="params",
-        type=_param,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="user parameter for the entries that declare it "
-        "(repeatable; coerced to the declared type)",
-    )
+    _add_params(p, "user parameter for the entries that declare it "
+                "(repeatable; coerced to the declared type)")
     p.add_argument(
         "--skip-fresh",
         action="store_true",
@@ -211,16 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("catalog", metavar="CATALOG", help="catalog path or URL")
     p.add_argument("entry", metavar="ENTRY", help="entry name (nested: parent.child)")
     p.add_argument("path", metavar="PATH", help="where to write the copy (path or URL)")
-    p.add_argument(
-        "-p",
-        "--param",
-        dest="params",
-        type=_param,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="user parameter (repeatable)",
-    )
+    _add_params(p, "user parameter (repeatable)")
     p.add_argument("--output", "-o", metavar="FILE", help="also write the YAML to FILE")
 
     p = _add(sub, "catalog", "list or describe the entries of a catalog, without reading data")
