@@ -56,3 +56,18 @@ def where(request, tmp_path, memfs):
 
     put.base = base
     return put
+
+
+@pytest.fixture
+def fault_proxy(s3_server):
+    """A :class:`faultproxy.FaultProxy` in front of the moto server (seed 14, faults
+    on 15% of connections). Reach it with ``fault_proxy.storage_options``; the
+    environment's ``AWS_ENDPOINT_URL`` still points straight at moto."""
+    from urllib.parse import urlsplit
+
+    from faultproxy import FaultProxy
+
+    url = urlsplit(s3_server)
+    with FaultProxy((url.hostname, url.port), rate=0.15, seed=14) as proxy:
+        proxy.storage_options = {"endpoint_url": proxy.endpoint}
+        yield proxy
