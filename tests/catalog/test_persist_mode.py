@@ -1,155 +1,196 @@
-"""persist_mode (SPEC 6) as catalogs apply it."""
+"""persist_mode (SPEC 6) as catalogs apply it, against a real store in a temporary
+directory: each test checks what a user gets back (the copy or the original, which
+data, which timestamp), and what the store holds afterwards.
 
-import time
+The original CSV is rewritten after persisting, so the data read tells the copy
+(old rows) from the original (new rows).
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
 
 import pytest
 
-import intake_persist.store as store_mod
-from intake_persist import open_catalog
+from intake_persist import PersistStore, open_catalog
+
+OLD = "a,b\n1,x\n2,y\n"
+NEW = "a,b\n7,p\n8,q\n9,r\n"
+OLD_ROWS = {"a": [1, 2], "b": ["x", "y"]}
+NEW_ROWS = {"a": [7, 8, 9], "b": ["p", "q", "r"]}
 
 CAT = """
-sources:
-  e:
-    driver: echo
-    args: {value: '{{ n }}'}
-    parameters: {n: {type: int, default: 1}}
-  sub:
-    driver: yaml_file_cat
-    args: {path: '{{ CATALOG_DIR }}/cat.yaml'}
-"""
-
-
-class Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def resolve(self, source, mode="default"):
-        self.calls.append((source.entry_name, mode))
-        return source
-
-
-@pytest.fixture
-def recorder(monkeypatch):
-    rec = Recorder()
-    monkeypatch.setattr(store_mod, "get_store", lambda: rec)
-    return rec
-
-
-@pytest.mark.parametrize("mode", ["default", "always"])
-def test_modes_go_through_the_store(write_cat, recorder, mode):
-    cat = open_catalog(write_cat(CAT), persist_mode=mode)
-    assert cat.e.value == 1
-    assert recorder.calls == [("e", mode)]
-    cat.e(n=2)
-    assert recorder.calls[-1] == ("e", mode)
-
-
-def test_never_does_not_touch_the_store(write_cat, recorder):
-    cat = open_catalog(write_cat(CAT), persist_mode="never")
-    cat.e, cat["e"], cat.e(n=3), cat.sub.e
-    assert recorder.calls == []
-
-
-def test_call_overrides_catalog_mode(write_cat, recorder):
-    cat = open_catalog(write_cat(CAT))
-    cat.e(persist_mode="never")
-    cat.e(persist="never")
-    assert recorder.calls == []
-    cat.e(persist_mode="always")
-    assert recorder.calls == [("e", "always")]
-
-
-def test_attribute_access_is_lazy(write_cat, recorder, echo_driver):
-    cat = open_catalog(write_cat(CAT))
-    lazy = cat.e
-    assert recorder.calls == []
-    assert isinstance(lazy, echo_driver)
-    assert recorder.calls == [("e", "default")]
-    assert lazy.value == 1 and lazy.entry_name == "e"
-    assert len(recorder.calls) == 1  # resolved once
-    with cat["e"] as src:
-        assert src.value == 1
-    from intake_persist.tokens import token_of
-
-    assert token_of(cat.e) == cat.e(persist_mode="never").token
-
-
-def test_lazy_source_pickles(write_cat, recorder):
-    import pickle
-
-    cat = open_catalog(write_cat("sources: {t: {driver: csv, args: {urlpath: a.csv}}}"))
-    back = pickle.loads(pickle.dumps(cat.t))
-    assert type(back).__name__ == "CSVSource"
-    assert back.token == cat.t(persist_mode="never").token
-
-
-def test_nested_inherit_and_override(write_cat, recorder):
-    cat = open_catalog(write_cat(CAT), persist_mode="always")
-    _ = cat.sub.e.value
-    assert recorder.calls == [("e", "always")]
-    _ = cat.sub(persist_mode="never").e
-    cat.sub.sub.e(persist_mode="never")
-    assert recorder.calls == [("e", "always")]
-
-
-def test_calling_a_resolved_copy_goes_back_through_the_entry(write_cat, monkeypatch):
-    class CopyStore:
-        def resolve(self, source, mode="default"):
-            if mode == "never":
-                return source
-            copy = type(source)(value="copy", metadata={"original_tok": source.token})
-            return copy
-
-    monkeypatch.setattr(store_mod, "get_store", lambda: CopyStore())
-    cat = open_catalog(write_cat(CAT))
-    copy = cat.e
-    assert copy.value == "copy" and copy.is_persisted
-    original = copy(persist_mode="never")
-    assert original.value == 1 and not original.is_persisted
-
-
-# ---- with the real store ----------------------------------------------------------
-CSV_CAT = """
 sources:
   t:
     driver: csv
     args: {urlpath: '{{ CATALOG_DIR }}/t.csv'}
+  e:
+    driver: echo
+    args: {value: '{{ n }}'}
+    parameters: {n: {type: int, default: 1}}
 """
 
 
 @pytest.fixture
 def csv_cat(write_cat, tmp_path):
-    pytest.importorskip("intake_persist.sources.parquet")
-    (tmp_path / "t.csv").write_text("a,b\n1,x\n2,y\n")
-    return write_cat(CSV_CAT)
+    (tmp_path / "t.csv").write_text(OLD)
+    return write_cat(CAT)
 
 
-def test_empty_store_gives_original(csv_cat):
-    for mode in ("default", "always", "never"):
-        src = open_catalog(csv_cat, persist_mode=mode).t
-        assert not src.is_persisted and src.entry_name == "t"
+@pytest.fixture
+def store(tmp_path):
+    """The store the catalogs use (conftest points INTAKE_PERSIST_PATH here)."""
+    return PersistStore(str(tmp_path / "store"))
 
 
-def test_persisted_copy_by_mode(csv_cat):
-    cat = open_catalog(csv_cat)
-    original = cat.t
-    copy = original.persist()
-    assert copy.is_persisted
-    assert cat.t.is_persisted
-    assert open_catalog(csv_cat, persist_mode="always").t.is_persisted
-    assert not open_catalog(csv_cat, persist_mode="never").t.is_persisted
-    assert not cat.t(persist_mode="never").is_persisted
-    assert cat.t.read().equals(original.read())
-    assert cat.t.describe()["driver"] == "csv"  # describes the entry
+def rows(source):
+    return source.read().to_dict("list")
 
 
-def test_expired_copy(csv_cat):
-    cat = open_catalog(csv_cat)
-    first = cat.t.persist(ttl=0)
-    time.sleep(0.01)
-    stale = cat.t(persist_mode="always")
-    assert stale.is_persisted
-    assert stale.metadata["timestamp"] == first.metadata["timestamp"]
-    fresh = cat.t  # default: re-persisted from the original
+def record(store, source):
+    """(version, timestamp) of the store's current copy of ``source``."""
+    md = store.index.lookup(store.get_tok(source))["metadata"]
+    return md["version"], md["timestamp"]
+
+
+def rewrite_original(tmp_path):
+    (tmp_path / "t.csv").write_text(NEW)
+
+
+@pytest.mark.parametrize("mode", ["default", "always", "never"])
+def test_never_persisted_gives_the_original(csv_cat, store, tmp_path, mode):
+    cat = open_catalog(csv_cat, persist_mode=mode)
+    src = cat.t
+    assert not src.is_persisted and src.entry_name == "t"
+    rewrite_original(tmp_path)
+    assert rows(cat.t) == NEW_ROWS
+    assert list(store) == []  # looking up never persists
+
+
+def test_fresh_copy_by_mode(csv_cat, store, tmp_path):
+    copy = open_catalog(csv_cat).t.persist()
+    before = record(store, copy)
+    rewrite_original(tmp_path)
+
+    for mode in ("default", "always"):
+        got = open_catalog(csv_cat, persist_mode=mode).t
+        assert got.is_persisted
+        assert rows(got) == OLD_ROWS
+        assert (got.metadata["version"], got.metadata["timestamp"]) == before
+    never = open_catalog(csv_cat, persist_mode="never").t
+    assert not never.is_persisted and rows(never) == NEW_ROWS
+    assert record(store, copy) == before  # nothing was re-persisted
+
+
+def test_call_overrides_the_catalog_mode(csv_cat, store, tmp_path):
+    copy = open_catalog(csv_cat).t.persist()
+    rewrite_original(tmp_path)
+    cat = open_catalog(csv_cat)  # default
+    assert rows(cat.t(persist_mode="never")) == NEW_ROWS
+    assert rows(cat.t(persist="never")) == NEW_ROWS
+    assert rows(cat["t"](persist_mode="never")) == NEW_ROWS
+    never_cat = open_catalog(csv_cat, persist_mode="never")
+    assert rows(never_cat.t(persist_mode="always")) == OLD_ROWS
+    assert rows(never_cat.t(persist_mode="default")) == OLD_ROWS
+    assert record(store, copy)[0] == copy.metadata["version"]
+
+
+def test_expired_copy_by_mode(csv_cat, store, tmp_path):
+    first = open_catalog(csv_cat).t.persist(ttl=0)  # expired as soon as it is written
+    v1, ts1 = record(store, first)
+    assert (first.metadata["version"], first.metadata["timestamp"]) == (v1, ts1)
+    rewrite_original(tmp_path)
+
+    stale = open_catalog(csv_cat, persist_mode="always").t
+    assert stale.is_persisted and rows(stale) == OLD_ROWS
+    assert stale.metadata["timestamp"] == ts1
+    never = open_catalog(csv_cat, persist_mode="never").t
+    assert rows(never) == NEW_ROWS
+    assert record(store, first) == (v1, ts1)  # neither 'always' nor 'never' re-persisted
+
+    fresh = open_catalog(csv_cat).t  # default: re-persisted from the original
     assert fresh.is_persisted
-    assert fresh.metadata.get("timestamp", 0) >= first.metadata.get("timestamp", 0)
+    assert rows(fresh) == NEW_ROWS
+    assert fresh.metadata["timestamp"] > ts1
+    assert fresh.metadata["version"] != v1
+    assert record(store, first) == (fresh.metadata["version"], fresh.metadata["timestamp"])
+    assert fresh.metadata["ttl"] == 0  # the re-persist keeps the TTL it was given
+
+
+def test_expired_copy_whose_original_is_gone_is_returned_stale(csv_cat, store, tmp_path):
+    first = open_catalog(csv_cat).t.persist(ttl=0)
+    (tmp_path / "t.csv").unlink()
+    with pytest.warns(RuntimeWarning, match="could not be refreshed"):
+        got = open_catalog(csv_cat).t
+        assert got.is_persisted
+    assert rows(got) == OLD_ROWS
+    assert record(store, first) == (first.metadata["version"], first.metadata["timestamp"])
+
+
+def test_calling_the_lazy_source_skips_the_catalog_mode(csv_cat, store, tmp_path):
+    first = open_catalog(csv_cat).t.persist(ttl=0)
+    rewrite_original(tmp_path)
+    lazy = open_catalog(csv_cat).t  # default mode, expired copy: not resolved yet
+    original = lazy(persist_mode="never")
+    assert rows(original) == NEW_ROWS
+    assert record(store, first)[0] == first.metadata["version"]  # no refresh on the way
+    assert rows(lazy) == NEW_ROWS  # first real use resolves it: re-persisted
+    assert lazy.is_persisted
+    assert record(store, first)[0] == lazy.metadata["version"] != first.metadata["version"]
+
+
+def test_calling_a_resolved_copy_goes_back_through_the_entry(csv_cat, tmp_path):
+    open_catalog(csv_cat).t.persist()
+    rewrite_original(tmp_path)
+    copy = open_catalog(csv_cat).t
+    assert copy.is_persisted and rows(copy) == OLD_ROWS
+    original = copy(persist_mode="never")
+    assert not original.is_persisted and rows(original) == NEW_ROWS
+    again = copy()
+    assert again.is_persisted and rows(again) == OLD_ROWS
+    assert copy.describe()["driver"] == "csv"  # a copy handed back describes its entry
+
+
+def test_pickled_lazy_source_reads_what_it_resolved_to(csv_cat, tmp_path):
+    open_catalog(csv_cat).t.persist()
+    rewrite_original(tmp_path)
+    back = pickle.loads(pickle.dumps(open_catalog(csv_cat).t))
+    assert back.is_persisted and rows(back) == OLD_ROWS
+    back = pickle.loads(pickle.dumps(open_catalog(csv_cat, persist_mode="never").t))
+    assert not back.is_persisted and rows(back) == NEW_ROWS
+
+
+def test_parameters_select_the_copy(csv_cat, store):
+    cat = open_catalog(csv_cat)
+    copy = cat.e(n=2).persist()
+    assert copy.read() == [{"value": 2, "other": None}]
+    assert not cat.e.is_persisted  # n=1 is another source, never persisted
+    assert cat.e.read() == [{"value": 1, "other": None}]
+    got = cat.e(n=2)
+    assert got.is_persisted and got.read() == [{"value": 2, "other": None}]
+    assert got.metadata["version"] == copy.metadata["version"]
+    assert list(store) == [cat.e(n=2, persist_mode="never").token]
+
+
+def test_nested_catalog_inherits_and_overrides_the_mode(csv_cat, write_cat, store, tmp_path):
+    parent = write_cat(
+        "sources:\n  sub:\n    driver: yaml_file_cat\n"
+        "    args: {path: '{{ CATALOG_DIR }}/cat.yaml'}\n",
+        name="parent.yaml",
+    )
+    first = open_catalog(csv_cat).t.persist(ttl=0)
+    rewrite_original(tmp_path)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stale = open_catalog(parent, persist_mode="always").sub.t
+        assert stale.is_persisted and rows(stale) == OLD_ROWS
+        assert rows(open_catalog(parent, persist_mode="always").sub(persist_mode="never").t) \
+            == NEW_ROWS
+        assert rows(open_catalog(parent, persist_mode="never").sub.t) == NEW_ROWS
+    assert record(store, first)[0] == first.metadata["version"]
+
+    fresh = open_catalog(parent).sub.t  # default all the way down: re-persisted
+    assert fresh.is_persisted and rows(fresh) == NEW_ROWS
+    assert record(store, first)[0] == fresh.metadata["version"] != first.metadata["version"]
