@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", metavar="PATH", help="where to write the copy (path or URL)")
     _add_params(p, "user parameter (repeatable)")
     p.add_argument("--output", "-o", metavar="FILE", help="also write the YAML to FILE")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the content of PATH when it exists and is not empty")
 
     p = _add(sub, "catalog", "list or describe the entries of a catalog, without reading data")
     p.add_argument("catalog", metavar="CATALOG", help="catalog path or URL")

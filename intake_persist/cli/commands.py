@@ -868,7 +868,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if is_local(path):
         path = os.path.abspath(os.path.expanduser(path))
-    text = src.export(path)
+    text = src.export(path, overwrite=args.overwrite)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text)

@@ -14,7 +14,7 @@ from . import partition_rows, run_partitions
 
 
 def open_zarr(url: str, storage_options: dict, mode: str, **kwargs: Any):
-    """Open the array (``mode`` "r+"), or create it afresh (``mode`` "w", ``kwargs``
+    """Open the array (``mode`` "r+"), or create it where none is (``mode`` "w", ``kwargs``
     go to ``zarr.create_array``: compressors, filters, zarr_format...)."""
     import zarr
 
@@ -23,8 +23,8 @@ def open_zarr(url: str, storage_options: dict, mode: str, **kwargs: Any):
     local = is_local(url)
     store = strip_file_scheme(url) if local else url
     so = {} if local else {"storage_options": storage_options}
-    if mode == "w":
-        return zarr.create_array(store, overwrite=True, **so, **kwargs)
+    if mode == "w":  # never overwrite: writers only create arrays in folders of their own
+        return zarr.create_array(store, overwrite=False, **so, **kwargs)
     return zarr.open_array(store=store, mode=mode, **so, **kwargs)
 
 

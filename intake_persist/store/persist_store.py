@@ -136,6 +136,56 @@ def driver_name(source: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def is_copy(source: Any) -> bool:
+    """True for a source that reads a persisted copy (its metadata names the original)."""
+    return bool(getattr(source, "is_persisted", False)
+                or "original_tok" in (getattr(source, "metadata", None) or {}))
+
+
+def original_record(source: Any) -> dict:
+    """``original_name``, ``original_token``, ``original_source`` (driver, args,
+    description, metadata) and ``original_metadata`` of ``source``: for a persisted
+    copy, those of its original."""
+    if is_copy(source):
+        md = source.metadata
+        return {
+            "original_name": md.get("original_name"),
+            "original_token": md.get("original_tok"),
+            "original_source": md.get("original_source"),
+            "original_metadata": md.get("original_metadata"),
+        }
+    args = dict(source._init_kwargs)
+    args.pop("metadata", None)
+    if getattr(source, "_init_args", ()):
+        args["__args__"] = list(source._init_args)
+    return {
+        "original_name": source.entry_name,
+        "original_token": source.token,
+        "original_source": {
+            "driver": driver_name(source),
+            "args": args,
+            "description": source.description,
+            "metadata": source.metadata,
+        },
+        "original_metadata": source.metadata,
+    }
+
+
+def original_of(copy: Any) -> Any:
+    """The original of a persisted copy, rebuilt from the record the copy carries."""
+    md = copy.metadata or {}
+    orig = md.get("original_source")
+    if not isinstance(orig, dict) or not orig.get("driver"):
+        raise ValueError(
+            f"the persisted copy with key {md.get('original_tok')!r} does not record its "
+            "original source, so it cannot be persisted or refreshed again"
+        )
+    src = make_source(orig["driver"], orig.get("args") or {}, orig.get("metadata"),
+                      orig.get("description"))
+    src.entry_name = md.get("original_name")
+    return src
+
+
 def make_source(driver: str, args: dict, metadata: dict | None = None,
                 description: str | None = None) -> Any:
     from ..sources.registry import get_driver_class
@@ -365,11 +415,8 @@ class PersistStore:
         """Write a copy of ``source`` into the store and return the source that reads it."""
         ttl = check_ttl(ttl)
         keep = check_keep(keep)
-        if getattr(source, "is_persisted", False) or "original_tok" in (source.metadata or {}):
-            raise ValueError(
-                f"{source!r} is itself a persisted copy; persist its original instead "
-                "(store.backtrack(copy) rebuilds it)"
-            )
+        if is_copy(source):  # a store never holds a copy of a copy: redo the original
+            source = original_of(source)
         if source.container not in ("dataframe", "ndarray", "python"):
             raise ValueError(f"cannot persist a source of container {source.container!r}")
         from ..containers import write
@@ -423,10 +470,7 @@ class PersistStore:
             args["urlpath"] = _map_strings(_plain(args["urlpath"]), rel)
         else:
             args["urlpath"] = rel(base)
-        original_args = dict(source._init_kwargs)
-        original_args.pop("metadata", None)
-        if getattr(source, "_init_args", ()):
-            original_args["__args__"] = list(source._init_args)
+        record = original_record(source)
         name = source.entry_name or getattr(source, "name", None)
         entry = {
             "driver": info["driver"],
@@ -435,12 +479,7 @@ class PersistStore:
             "metadata": {
                 "original_tok": token,
                 "original_name": source.entry_name,
-                "original_source": {
-                    "driver": driver_name(source),
-                    "args": original_args,
-                    "description": source.description,
-                    "metadata": source.metadata,
-                },
+                "original_source": record["original_source"],
                 "original_metadata": source.metadata,
                 "timestamp": round(started, 6),
                 "ttl": ttl,

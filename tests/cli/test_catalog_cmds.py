@@ -150,3 +150,20 @@ def test_export_a_catalog_is_refused(cli, catalog, tmp_path):
     r = cli("export", catalog, "sub", tmp_path / "x")
     assert r.code == 1
     assert "catalog" in r.err
+
+
+def test_export_into_a_non_empty_folder_needs_overwrite(cli, catalog, tmp_path):
+    dest = tmp_path / "mine"
+    (dest / "sub").mkdir(parents=True)
+    (dest / "notes.txt").write_text("keep me")
+    (dest / "sub" / "x.csv").write_text("a\n1\n")
+    (tmp_path / "mine-too.txt").write_text("neighbour")
+    r = cli("export", catalog, "logs", dest)
+    assert r.code == 1
+    assert str(dest) in r.err and "--overwrite" in r.err
+    assert (dest / "notes.txt").read_text() == "keep me"
+    assert (dest / "sub" / "x.csv").read_text() == "a\n1\n"
+    r = cli("export", catalog, "logs", dest, "--overwrite", "--json")
+    assert r.code == 0, r
+    assert sorted(p.name for p in dest.iterdir()) == ["part.00000.jsonl"]
+    assert (tmp_path / "mine-too.txt").read_text() == "neighbour"

@@ -302,14 +302,6 @@ def test_bad_keep(local_store, keep):
         local_store.persist(FrameSource(), keep=keep)
 
 
-def test_persisting_a_copy_is_refused(local_store):
-    copy = local_store.persist(FrameSource())
-    with pytest.raises(ValueError, match="itself a persisted copy"):
-        local_store.persist(copy)
-    with pytest.raises(ValueError, match="itself a persisted copy"):
-        copy.persist(store=local_store)
-
-
 def test_failed_write_leaves_nothing(store):
     src = FrameSource(fail=True)
     with pytest.raises(OSError, match="gone"):
