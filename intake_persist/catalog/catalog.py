@@ -401,7 +401,7 @@ class Catalog(DataSource):
         return {
             "name": self.entry_name,
             "description": self.description,
-            "driver": self.name,
+            "driver": self.driver_name,
             "container": "catalog",
             "args": {k: v for k, v in self._init_kwargs.items() if k != "metadata"},
             "metadata": dict(self.metadata),

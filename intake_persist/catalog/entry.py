@@ -423,6 +423,12 @@ class EntrySource:
     def __dask_tokenize__(self) -> Any:
         return self._ip_resolve().__dask_tokenize__()
 
+    def __eq__(self, other: object) -> bool:
+        return self._ip_resolve() == other
+
+    def __hash__(self) -> int:
+        return hash(self._ip_resolve())
+
     def __bool__(self) -> bool:
         return bool(self._ip_resolve())
 

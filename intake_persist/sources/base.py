@@ -30,14 +30,29 @@ class Schema:
         }
 
 
+def _without(value: Any, part: str) -> Any:
+    """``value`` with ``part`` removed from every string in it."""
+    if isinstance(value, str):
+        return value.replace(part, "")
+    if isinstance(value, dict):
+        return {k: _without(v, part) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_without(v, part) for v in value]
+    return value
+
+
 class DataSource:
     """A readable source of one container type, made from a driver and its arguments.
 
-    Subclasses set ``container`` and ``name`` (the short driver name) and implement
+    Subclasses set ``container`` and ``name`` (the short driver name, which stays on
+    the class and in ``source.driver_name``) and implement
     ``_get_schema`` and ``_get_partition``; they may override ``read``, ``to_dask``
     and ``_close`` where the underlying library does better. The keyword arguments
     a source was built with are kept (``_init_kwargs``): they make its token and
     its YAML.
+
+    As in intake, ``source.name`` of a source taken from a catalog is its entry's
+    name (also ``entry_name``); other sources answer the driver's short name.
     """
 
     container: ClassVar[str] = "python"
@@ -54,12 +69,29 @@ class DataSource:
     def __init__(self, metadata: dict | None = None):
         self.metadata: dict = dict(metadata or {})
         self.description: str | None = None
-        self.entry_name: str | None = None
+        self.entry_name = None
         self.catalog_object = None
         self._entry = None
         self._schema: Schema | None = None
 
     # ---- identity -------------------------------------------------------------
+    @property
+    def entry_name(self) -> str | None:
+        """The catalog entry this source was made from (None if not from a catalog)."""
+        return self.__dict__.get("name")
+
+    @entry_name.setter
+    def entry_name(self, value: str | None) -> None:
+        if value is None:
+            self.__dict__.pop("name", None)
+        else:
+            self.__dict__["name"] = value
+
+    @property
+    def driver_name(self) -> str:
+        """The driver's short name (the class's ``name``), whatever ``name`` says."""
+        return type(self).name
+
     @property
     def classpath(self) -> str:
         cls = type(self)
@@ -81,6 +113,27 @@ class DataSource:
     def token(self) -> str:
         """Equal to ``dask.base.tokenize(self)``."""
         return token_of(self)
+
+    def _identity(self) -> str:
+        """What equality and hashing compare: the token. For a persisted copy, what
+        it copies and where, but not which version: a re-persisted copy equals the
+        one before, as in intake (its token still names the version it reads)."""
+        md = self.metadata or {}
+        if "original_tok" not in md:
+            return self.token
+        vid = md.get("version")
+        args = self.token_args
+        if isinstance(vid, str) and vid:
+            args = _without(args, "/" + vid)
+        return digest("persisted", self.classpath, str(md["original_tok"]), args)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DataSource):
+            return NotImplemented
+        return self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
 
     # ---- schema and reading ---------------------------------------------------
     def _get_schema(self) -> Schema:
