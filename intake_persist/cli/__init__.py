@@ -195,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--keep-files",
         action="store_true",
-        help="forget the entries but leave their files (gc removes them later)",
+        help="forget the entries but keep their files (gc lists them as detached; "
+        "gc --delete-detached deletes them)",
     )
 
     p = _add(sub, "clear", "remove every entry and its files from the store")
@@ -203,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _add(sub, "gc", "remove orphaned files and unfinished writes")
     p.add_argument("--dry-run", "-n", action="store_true", help="report what would be removed")
+    p.add_argument(
+        "--delete-detached",
+        action="store_true",
+        help="also delete the files kept by 'remove --keep-files'",
+    )
 
     p = _add(sub, "export", "write a copy of one entry anywhere and print its catalog YAML")
     p.add_argument("catalog", metavar="CATALOG", help="catalog path or URL")

@@ -823,13 +823,15 @@ _GC_VERBS = {
     "removed": ("removed", "would remove"),
     "reindexed": ("put back in the index", "would put back in the index"),
     "dropped": ("dropped from the index (files gone)", "would drop from the index"),
+    "detached": ("kept (removed from the index; --delete-detached deletes it)",) * 2,
 }
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
     store = open_store(args)
     # the store's report: {"removed": [urls], "reindexed": [tokens], "dropped": [tokens], ...}
-    report = dict(store.gc(dry_run=args.dry_run)) if store is not None else {"removed": []}
+    report = (dict(store.gc(dry_run=args.dry_run, delete_detached=args.delete_detached))
+              if store is not None else {"removed": []})
     report.pop("dry_run", None)
     if args.json:
         R.print_json({"store": _store_url(args), "dry_run": args.dry_run, **R.jsonable(report)})

@@ -404,19 +404,22 @@ class Index:
 
     # ---- repair ------------------------------------------------------------------
     def published(self) -> dict[str, dict[str, dict]]:
-        """``{token: {vid: meta entry}}`` for every published copy (meta file present)."""
+        """``{token: {vid: meta entry}}`` for every published copy (meta file present)
+        that the user has not removed (no tombstone)."""
         from .._yaml import YAMLError, load
 
         out: dict[str, dict[str, dict]] = {}
         for item in self.backend.listdir(""):
             if not (item.isdir and layout.is_token(item.name)):
                 continue
-            for sub in self.backend.listdir(item.name):
+            subs = self.backend.listdir(item.name)
+            removed = {s.name for s in subs if s.name.endswith(layout.REMOVED_SUFFIX)}
+            for sub in subs:
                 if not sub.name.endswith(layout.META_SUFFIX):
                     continue
                 vid = sub.name[: -len(layout.META_SUFFIX)]
-                if not layout.is_vid(vid):
-                    continue
+                if not layout.is_vid(vid) or vid + layout.REMOVED_SUFFIX in removed:
+                    continue  # removed by the user: never put back
                 try:
                     meta = load(self.backend.read_bytes(f"{item.name}/{sub.name}"))
                 except (YAMLError, OSError) as exc:

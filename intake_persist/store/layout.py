@@ -8,6 +8,9 @@
     <token>/<vid>.writing       marker while the copy is written (host, pid, time);
                                 locally the writer also holds an flock on it
     <token>/<vid>.meta.yaml     the copy's own record, written last, create-only
+    <token>/<vid>.removed       tombstone: the user removed this copy from the index;
+                                gc and rebuilds never put it back (JSON: time, and
+                                whether its files are to be deleted)
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ LOCK = "cat.yaml.lock"
 DAMAGED_PREFIX = "cat.yaml.damaged-"
 META_SUFFIX = ".meta.yaml"
 WRITING_SUFFIX = ".writing"
+REMOVED_SUFFIX = ".removed"
 TMP_MARK = ".tmp-"
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -56,6 +60,10 @@ def meta_rel(token: str, vid: str) -> str:
 
 def writing_rel(token: str, vid: str) -> str:
     return f"{token}/{vid}{WRITING_SUFFIX}"
+
+
+def removed_rel(token: str, vid: str) -> str:
+    return f"{token}/{vid}{REMOVED_SUFFIX}"
 
 
 def tmp_name(name: str) -> str:

@@ -501,10 +501,14 @@ class PersistStore:
         keepers = set(md.get("versions") or [md.get("version")])
         newest = md.get("version") or ""
         removed = []
-        for item in self.backend.listdir(token):
+        items = self.backend.listdir(token)
+        detached = self._tombstones(items)
+        for item in items:
             if not item.name.endswith(layout.META_SUFFIX):
                 continue
             vid = item.name[: -len(layout.META_SUFFIX)]
+            if vid in detached:
+                continue  # kept by remove(delfiles=False): only gc(delete_detached) deletes it
             if layout.is_vid(vid) and vid not in keepers and vid < newest:
                 self._delete_copy(token, vid)
                 removed.append(vid)
@@ -513,6 +517,42 @@ class PersistStore:
     def _delete_copy(self, token: str, vid: str) -> None:
         self.backend.rm(layout.meta_rel(token, vid))
         self.backend.rm(layout.data_rel(token, vid))
+        self.backend.rm(layout.removed_rel(token, vid))
+
+    @staticmethod
+    def _tombstones(items: list) -> set[str]:
+        """Version ids with a tombstone (``<vid>.removed``) among a token's files."""
+        n = len(layout.REMOVED_SUFFIX)
+        return {i.name[:-n] for i in items if i.name.endswith(layout.REMOVED_SUFFIX)}
+
+    def _tombstone_says_delete(self, token: str, vid: str) -> bool:
+        import json
+
+        try:
+            return bool(json.loads(self.backend.read_bytes(layout.removed_rel(token, vid)))
+                        .get("delete_files"))
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def _mark_removed(self, token: str, entry: dict, delete_files: bool) -> None:
+        """Tombstone every copy of ``token`` up to ``entry``'s version, so that gc and
+        rebuilds never put it back. Newer copies belong to persists still in flight."""
+        import json
+
+        md = entry.get("metadata") or {}
+        newest = md.get("version")
+        if not newest:
+            return
+        vids = {v for v in (md.get("versions") or [newest]) if layout.is_vid(v)}
+        for item in self.backend.listdir(token):
+            if item.name.endswith(layout.META_SUFFIX):
+                vid = item.name[: -len(layout.META_SUFFIX)]
+                if layout.is_vid(vid) and vid <= newest:
+                    vids.add(vid)
+        mark = json.dumps({"removed": round(time.time(), 6),
+                           "delete_files": delete_files}).encode()
+        for vid in sorted(vids):
+            self.backend.put(layout.removed_rel(token, vid), mark)
 
     def add(self, key: str, source: Any) -> None:
         """Record ``source`` (a copy readable from where it is) under ``key``."""
@@ -543,11 +583,19 @@ class PersistStore:
 
     # ---- removing -----------------------------------------------------------------
     def remove(self, source_or_key: Any, delfiles: bool = True) -> None:
-        """Forget a persisted source and, by default, delete its files."""
+        """Forget a persisted source and, by default, delete its files. A removal
+        sticks: gc and index rebuilds never put the entry back (only persisting the
+        source again does). Files kept with ``delfiles=False`` stay until
+        ``gc(delete_detached=True)``."""
         key = self.get_tok(source_or_key)
 
         def fn(entries: Entries) -> dict | None:
-            return entries.pop(key, None)
+            entry = entries.pop(key, None)
+            if entry is not None and layout.is_token(key):
+                # before the index write commits: a gc or rebuild that sees the entry
+                # gone also sees the tombstones
+                self._mark_removed(key, entry, delfiles)
+            return entry
 
         entry = self.index.update(fn)
         if entry is None:
@@ -555,13 +603,20 @@ class PersistStore:
         if delfiles:
             self._delete_token(key)
 
-    def _delete_token(self, key: str) -> None:
+    def _delete_token(self, key: str, detached: bool = False) -> None:
+        """Delete the copies of ``key``; detached ones (``remove(delfiles=False)``)
+        only when ``detached``."""
         if not layout.is_token(key):
             return
-        for item in self.backend.listdir(key):
+        items = self.backend.listdir(key)
+        tombstoned = self._tombstones(items)
+        for item in items:
             if item.name.endswith(layout.META_SUFFIX):
                 vid = item.name[: -len(layout.META_SUFFIX)]
-                if layout.is_vid(vid):
+                if not layout.is_vid(vid):
+                    continue
+                if (detached or vid not in tombstoned
+                        or self._tombstone_says_delete(key, vid)):
                     self._delete_copy(key, vid)
         if self.backend.exists(f"{key}/{REFRESH_LOCK}"):
             self.backend.rm(f"{key}/{REFRESH_LOCK}")
@@ -579,9 +634,9 @@ class PersistStore:
         keys = self.index.update(fn)
         for item in self.backend.listdir(""):
             if item.isdir and layout.is_token(item.name):
-                self._delete_token(item.name)
+                self._delete_token(item.name, detached=True)
         for k in keys:
-            self._delete_token(k)
+            self._delete_token(k, detached=True)
         self.gc()
 
     # ---- originals ----------------------------------------------------------------
@@ -664,18 +719,22 @@ class PersistStore:
         raise NotPersistedError(f"no copy of {key!r} made at or before {when!r}")
 
     # ---- garbage collection ---------------------------------------------------------
-    def gc(self, dry_run: bool = False, grace: float = DEFAULT_GRACE) -> dict:
+    def gc(self, dry_run: bool = False, grace: float = DEFAULT_GRACE,
+           delete_detached: bool = False) -> dict:
         """Remove unfinished writes of dead writers, orphaned files, and copies the
-        index no longer lists; put back published copies missing from the index.
+        index no longer lists; put back published copies missing from the index,
+        except those the user removed.
 
         A local writer is dead when the flock on its ``.writing`` marker is free; a
         writer on another host or an object store is presumed dead ``grace`` seconds
-        after it started. Returns ``{"removed": [urls], "reindexed": [tokens],
-        "dropped": [tokens], "dry_run": bool}``.
+        after it started. Copies kept by ``remove(..., delfiles=False)`` are listed
+        under ``detached`` and deleted only with ``delete_detached=True``. Returns
+        ``{"removed": [urls], "reindexed": [tokens], "dropped": [tokens],
+        "detached": [urls], "dry_run": bool}``.
         """
         b = self.backend
         report: dict[str, Any] = {"removed": [], "reindexed": [], "dropped": [],
-                                  "dry_run": dry_run}
+                                  "detached": [], "dry_run": dry_run}
         now = time.time()
 
         def remove(rel: str) -> None:
@@ -701,6 +760,7 @@ class PersistStore:
             markers = {n[: -len(layout.WRITING_SUFFIX)] for n in names
                        if n.endswith(layout.WRITING_SUFFIX)}
             dirs = {n for n, i in names.items() if layout.is_vid(n)}
+            tombstoned = self._tombstones(list(names.values()))
             for n, i in names.items():
                 parsed = layout.parse_tmp_name(n)
                 if parsed is not None and self._tmp_dead(parsed, i, now, grace):
@@ -732,6 +792,21 @@ class PersistStore:
                 if vid not in dirs and not b.exists(layout.data_rel(token, vid)):
                     remove(layout.meta_rel(token, vid))  # a copy whose data is gone
                     metas.discard(vid)
+            imd = (snap_entries.get(token) or {}).get("metadata") or {}
+            indexed = set(imd.get("versions") or [imd.get("version")])
+            for vid in sorted(tombstoned):
+                if vid not in metas:  # its copy is gone: the tombstone has no use
+                    remove(layout.removed_rel(token, vid))
+                    continue
+                if vid in indexed:  # a remove that did not commit: the index wins
+                    continue
+                metas.discard(vid)  # removed by the user: never back in the index
+                if delete_detached or self._tombstone_says_delete(token, vid):
+                    remove(layout.meta_rel(token, vid))
+                    remove(layout.data_rel(token, vid))
+                    remove(layout.removed_rel(token, vid))
+                else:
+                    report["detached"].append(b.url(layout.data_rel(token, vid)))
             published[token] = sorted(metas, reverse=True)
             if not dry_run and not metas:
                 b.rmdir_if_empty(token)
@@ -765,6 +840,11 @@ class PersistStore:
             def fn(entries: Entries) -> None:
                 for token, action in fixes.items():
                     versions = metas_by_token.get(token)
+                    if versions and token not in entries:
+                        # a remove may have committed since the listing: its
+                        # tombstones were written before, so they are seen here
+                        versions = {v: m for v, m in versions.items()
+                                    if not b.exists(layout.removed_rel(token, v))}
                     if action is None:
                         cur = entries.get(token)
                         if cur is not None and not versions:

@@ -367,6 +367,33 @@ def test_gc(cli, persisted, store_path):
     assert r.json()["dry_run"] is False
 
 
+def test_removed_with_keep_files_stays_removed_until_gc_delete_detached(cli, persisted,
+                                                                        store_path):
+    key = persisted["trips"]["key"]
+    (vid,) = [p.name for p in (store_path / key).iterdir() if p.is_dir()]
+    assert cli("remove", "trips", "--keep-files").code == 0
+    kept = sorted(p.name for p in (store_path / key).iterdir())
+    assert kept == [vid, f"{vid}.meta.yaml", f"{vid}.removed"]
+    r = cli("gc", "--json")
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["reindexed"] == [] and doc["removed"] == []
+    assert doc["detached"] == [str(store_path / key / vid)]
+    human = cli("gc")
+    assert human.code == 0, human
+    assert (f"kept (removed from the index; --delete-detached deletes it) "
+            f"{store_path / key / vid}") in human.out
+    names = sorted(e["name"] for e in cli("list", "--json").json()["entries"])
+    assert names == ["logs", "points"]
+    assert sorted(p.name for p in (store_path / key).iterdir()) == kept
+    r = cli("gc", "--delete-detached", "--json")
+    assert r.code == 0, r
+    assert sorted(r.json()["removed"]) == sorted(
+        str(store_path / key / n) for n in kept)
+    assert not (store_path / key).exists()
+    assert len(cli("list", "--json").json()["entries"]) == 2
+
+
 @pytest.mark.parametrize("cmd", [["list"], ["gc", "--dry-run"]])
 def test_empty_configured_store_commands(cli, cmd):
     r = cli(*cmd, "--json")

@@ -216,8 +216,12 @@ def test_remove_and_clear(store):
         store[a.token]
     store.remove(copy_b, delfiles=False)
     assert b.token not in store
-    assert ls(store, b.token)
-    store.gc(grace=0)  # no longer listed: the copy stays published until removed
+    vid = copy_b.metadata["version"]
+    assert ls(store, b.token) == [vid, f"{vid}.meta.yaml", f"{vid}.removed"]
+    report = store.gc(grace=0)  # the removal sticks; the kept files are listed as detached
+    assert report["reindexed"] == [] and report["removed"] == []
+    assert report["detached"] == [store.backend.url(f"{b.token}/{vid}")]
+    assert b.token not in store and b.token not in PersistStore(store.path)
     store.persist(a)
     store.clear()
     assert len(store) == 0 and list(store) == []
