@@ -136,11 +136,21 @@ class DataSource:
         return hash(self._identity())
 
     # ---- schema and reading ---------------------------------------------------
+    def _only_reads(self) -> bool:
+        """True for a driver that implements ``read()`` and no partitions (common in
+        hand-written and third-party drivers): it is read as one partition."""
+        cls = type(self)
+        return cls.read is not DataSource.read and cls._get_partition is DataSource._get_partition
+
     def _get_schema(self) -> Schema:
-        raise NotImplementedError
+        if self._only_reads():
+            return Schema(npartitions=1)
+        raise NotImplementedError(f"{type(self).__name__} implements neither read() nor a schema")
 
     def _get_partition(self, i: int) -> Any:
-        raise NotImplementedError
+        if self._only_reads():
+            return self.read()
+        raise NotImplementedError(f"{type(self).__name__} implements neither read() nor partitions")
 
     def _close(self) -> None:
         pass

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from intake_persist import PersistStore, open_catalog
+from intake_persist import DataSource, PersistStore, open_catalog
 from intake_persist.sources.csv import CSVSource
 
 
@@ -108,3 +108,42 @@ def test_copy_keeps_the_entry_name_and_stores_the_driver(csv_path, write_cat, st
     assert md["original_name"] == "trips"
     assert md["original_source"]["driver"] == "csv"
     assert store.backtrack(copy).name == "trips"
+
+
+# ---- a dataframe driver that implements only read() ---------------------------------
+class ReadOnlyFrame(DataSource):
+    """A hand-written driver: no schema, no partitions, just read()."""
+
+    name = "read_only_frame"
+    container = "dataframe"
+
+    def __init__(self, rows=3, metadata=None):
+        super().__init__(metadata=metadata)
+        self.rows = rows
+
+    def read(self):
+        import pandas as pd
+
+        return pd.DataFrame({"a": list(range(self.rows)), "b": ["v"] * self.rows})
+
+
+def test_driver_with_only_read_persists_as_one_partition(store):
+    import pandas as pd
+
+    src = ReadOnlyFrame(rows=4)
+    copy = src.persist(store=store)
+    assert copy.npartitions == 1
+    pd.testing.assert_frame_equal(copy.read(), src.read())
+    pd.testing.assert_frame_equal(copy.read_partition(0), src.read())
+    assert store.backtrack(copy) == src
+    pd.testing.assert_frame_equal(store.refresh(src).read(), src.read())
+    assert src.discover()["npartitions"] == 1
+    assert src.to_dask().compute().to_dict("list") == src.read().to_dict("list")
+
+
+def test_driver_with_neither_read_nor_partitions_says_so():
+    class Nothing(DataSource):
+        container = "dataframe"
+
+    with pytest.raises(NotImplementedError, match="Nothing implements neither read"):
+        Nothing().discover()
