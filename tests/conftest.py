@@ -8,6 +8,7 @@ from pathlib import Path
 
 import fsspec
 import pytest
+from skip_policy import pytest_runtest_makereport  # noqa: F401  (INTAKE_PERSIST_NO_SKIP)
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOGS = REPO / "catalogs"
