@@ -20,6 +20,7 @@ _LAZY = {
     "PersistStore": "intake_persist.store.persist_store",
     "get_store": "intake_persist.store",
     "tokenize": "intake_persist.tokens",
+    "IntakePersistError": "intake_persist.errors",
 }
 
 __all__ = [*_LAZY, "store", "__version__"]

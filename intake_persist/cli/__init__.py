@@ -21,19 +21,7 @@ PROG = "intake-persist"
 log = logging.getLogger("intake_persist.cli")
 
 
-class CLIError(Exception):
-    """A failure to report as one line on stderr, with an exit code."""
-
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
-
-
-class UsageError(CLIError):
-    """Bad combination of arguments that argparse cannot express (exit 2)."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code=2)
+from ..errors import CLIError, UsageError  # noqa: E402,F401
 
 
 def _version() -> str:

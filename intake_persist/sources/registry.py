@@ -12,6 +12,8 @@ import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from ..errors import UnknownDriverError  # noqa: F401
+
 ENTRY_POINT_GROUP = "intake_persist.drivers"
 
 _P = "intake_persist.sources"
@@ -50,11 +52,6 @@ ALIASES: Mapping[str, str] = MappingProxyType(
 _entry_points_loaded = False
 
 
-class UnknownDriverError(ValueError, KeyError):
-    """No driver of that name; the message lists the known ones."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
 
 
 def register_driver(name: str, driver: str | type, clobber: bool = False) -> None:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["get_store", "reset_store", "PersistStore", "MODES"]
 
-MODES = ("default", "always", "never")
+from ..errors import PERSIST_MODES as MODES  # noqa: E402
+
 _stores: dict[tuple[str, str], PersistStore] = {}
 _fast: dict[tuple, PersistStore] = {}
 _lock = threading.Lock()

@@ -37,11 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._io import is_local, protocol, strip_file_scheme
+from ..errors import IndexConflict  # noqa: F401
 from . import layout
-
-
-class IndexConflict(RuntimeError):
-    """The index changed between read and write; read again and retry."""
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ import warnings
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
+from ..errors import IndexConflict, IndexDamaged  # noqa: F401
 from . import layout
-from .backends import IndexConflict
 
 HEADER = b"# intake_persist store index (format 1): a catalog, one entry per line.\n"
 _HEADER_PREFIX = b"# intake_persist store index"
@@ -39,8 +39,6 @@ _LINE = re.compile(rb'^  "([^"\n]+)": (.*)$', re.M)
 INDEX_METADATA = {"version": 1, "intake_persist_index": 1}
 
 
-class IndexDamaged(ValueError):
-    """cat.yaml cannot be read as an index."""
 
 
 # --------------------------------------------------------------------------- encoding

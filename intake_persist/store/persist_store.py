@@ -18,22 +18,18 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..errors import PERSIST_MODES as MODES  # noqa: F401
+from ..errors import NotPersistedError, check_persist_mode  # noqa: F401
 from . import layout
 from .backends import backend_for
 from .index import Entries, Index, merge_versions
 
-MODES = ("default", "always", "never")
 CATALOG_DIR = "{{ CATALOG_DIR }}"
 DEFAULT_GRACE = 3600.0
 REFRESH_LOCK = ".refresh.lock"
 REFRESH_LEASE = 600.0  # seconds: object-store refresh leases older than this are stale
 
 
-class NotPersistedError(KeyError):
-    """The store holds no copy under that key."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 # --------------------------------------------------------------------------- checks
@@ -63,12 +59,7 @@ def check_keep(keep: Any) -> int:
     return int(keep)
 
 
-def check_mode(mode: Any) -> str:
-    if mode not in MODES:
-        raise ValueError(
-            f"persist_mode must be one of {', '.join(repr(m) for m in MODES)}; got {mode!r}"
-        )
-    return mode
+check_mode = check_persist_mode
 
 
 # --------------------------------------------------------------------------- helpers

@@ -1,0 +1,110 @@
+"""Every exception the library raises on purpose, and the persist-mode check.
+
+Each class derives from :class:`IntakePersistError` and keeps the builtin it
+used to be (``ValueError``, ``KeyError``...), so ``except ValueError`` written
+against older releases still catches it.
+"""
+
+from __future__ import annotations
+
+PERSIST_MODES = ("default", "always", "never")
+
+
+class IntakePersistError(Exception):
+    """Base of every error intake_persist raises on purpose."""
+
+
+# ----------------------------------------------------------------- catalogs
+
+
+class CatalogError(IntakePersistError, ValueError):
+    """A catalog file or entry is not valid. ``url``, ``line`` (1-based) and ``entry``
+    say where, when known; they are also in the message."""
+
+    def __init__(
+        self,
+        message: str,
+        url: str | None = None,
+        line: int | None = None,
+        entry: str | None = None,
+    ):
+        super().__init__(message)
+        self.url = url
+        self.line = line
+        self.entry = entry
+
+
+class CatalogSyntaxError(CatalogError):
+    """The catalog file is not valid YAML (or uses tags that safe loading refuses)."""
+
+
+class EntryError(CatalogError):
+    """One entry of a catalog is malformed (not a mapping, no driver...)."""
+
+
+class TemplateError(CatalogError):
+    """A template in an entry's arguments or a parameter default cannot be rendered."""
+
+
+class ShellNotAllowedError(TemplateError, PermissionError):
+    """``shell(...)`` was used in a template of a catalog opened without ``allow_shell=True``."""
+
+
+class ParameterError(CatalogError):
+    """A user parameter is malformed, or a value for it is refused."""
+
+
+class PersistModeError(IntakePersistError, ValueError):
+    """An unknown persist mode."""
+
+
+class UnknownDriverError(IntakePersistError, ValueError, KeyError):
+    """No driver of that name; the message lists the known ones."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+# ----------------------------------------------------------------- the store
+
+
+class NotPersistedError(IntakePersistError, KeyError):
+    """The store holds no copy under that key."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class IndexConflict(IntakePersistError, RuntimeError):
+    """The index changed between read and write; read again and retry."""
+
+
+class IndexDamaged(IntakePersistError, ValueError):
+    """cat.yaml cannot be read as an index."""
+
+
+# ----------------------------------------------------------------- command line
+
+
+class CLIError(IntakePersistError):
+    """A failure to report as one line on stderr, with an exit code."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+class UsageError(CLIError):
+    """Bad combination of arguments that argparse cannot express (exit 2)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code=2)
+
+
+def check_persist_mode(mode: object) -> str:
+    """``mode`` if it is one of :data:`PERSIST_MODES`, else :class:`PersistModeError`."""
+    if mode not in PERSIST_MODES:
+        raise PersistModeError(
+            f"invalid persist_mode {mode!r}; valid modes are: {', '.join(PERSIST_MODES)}"
+        )
+    return mode  # type: ignore[return-value]
