@@ -105,6 +105,6 @@ def check_persist_mode(mode: object) -> str:
     """``mode`` if it is one of :data:`PERSIST_MODES`, else :class:`PersistModeError`."""
     if mode not in PERSIST_MODES:
         raise PersistModeError(
-            f"invalid persist_mode {mode!r}; valid modes are: {', '.join(PERSIST_MODES)}"
+            f"invalid persist_mode {mode!r}; valid modes are: {', '.join(map(repr, PERSIST_MODES))}"
         )
     return mode  # type: ignore[return-value]

@@ -116,7 +116,7 @@ def test_driver_arg_overrides(cat):
 
 
 def test_persist_mode_validation(cat, write_cat):
-    with pytest.raises(PersistModeError, match="default, always, never"):
+    with pytest.raises(PersistModeError, match="'default', 'always', 'never'"):
         cat.trips(persist_mode="sometimes")
     with pytest.raises(ValueError, match="valid modes"):
         open_catalog(write_cat(CAT), persist_mode="bogus")
