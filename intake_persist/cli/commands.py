@@ -870,6 +870,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     if is_local(path):
         path = os.path.abspath(os.path.expanduser(path))
+    if args.output and os.path.lexists(args.output) and not args.overwrite:
+        raise CLIError(f"--output file {args.output} exists; pass --overwrite to replace it")
     text = src.export(path, overwrite=args.overwrite)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:

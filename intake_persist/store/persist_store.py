@@ -733,10 +733,12 @@ class PersistStore:
             if not dry_run:
                 b.rm(rel)
 
-        # temporary files of the index writer
+        # temporary files of the index writer (only those: other files beside the
+        # index are not ours, whatever their names look like)
         for item in b.listdir(""):
             parsed = layout.parse_tmp_name(item.name)
-            if parsed is not None and not item.isdir and self._tmp_dead(parsed, item, now, grace):
+            if (parsed is not None and parsed[0] == layout.INDEX and not item.isdir
+                    and self._tmp_dead(parsed, item, now, grace)):
                 remove(item.name)
 
         snap_entries = self.index.entries()

@@ -167,3 +167,16 @@ def test_export_into_a_non_empty_folder_needs_overwrite(cli, catalog, tmp_path):
     assert r.code == 0, r
     assert sorted(p.name for p in dest.iterdir()) == ["part.00000.jsonl"]
     assert (tmp_path / "mine-too.txt").read_text() == "neighbour"
+
+
+def test_export_output_file_is_not_replaced_without_overwrite(cli, catalog, tmp_path):
+    out = tmp_path / "mine.yaml"
+    out.write_text("my own catalog\n")
+    r = cli("export", catalog, "logs", tmp_path / "copy", "-o", out)
+    assert r.code == 1
+    assert str(out) in r.err and "--overwrite" in r.err
+    assert out.read_text() == "my own catalog\n"
+    assert not (tmp_path / "copy").exists()  # refused before writing anything
+    r = cli("export", catalog, "logs", tmp_path / "copy", "-o", out, "--overwrite")
+    assert r.code == 0, r
+    assert "exported copy of logs" in out.read_text()
