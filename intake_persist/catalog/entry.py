@@ -12,7 +12,7 @@ import copy
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from ..sources.registry import get_driver_class, resolve_driver_name
+from ..sources.registry import get_driver_class, recorded_driver, resolve_driver_name
 from .errors import EntryError, ParameterError, TemplateError, check_persist_mode
 
 if TYPE_CHECKING:
@@ -166,7 +166,9 @@ class CatalogEntry:
                 raise EntryError(
                     f"entry {self.name!r} has no driver", entry=self.name, url=self.url
                 )
-            self._cls = get_driver_class(name)
+            md = self._spec.get("metadata")
+            recorded = md.get("container") if isinstance(md, dict) else None
+            self._cls = get_driver_class(recorded_driver(name, recorded))
         return self._cls
 
     @property

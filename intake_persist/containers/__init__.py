@@ -9,8 +9,9 @@ container and returns ``{"driver", "args", "size", "npartitions"}``:
 container   driver    what is written under ``url``
 =========== ========= ===================================================
 dataframe   parquet   ``part.00000.parquet``, ... one file per partition
-ndarray     zarr      a Zarr array (chunks along axis 0 follow partitions)
+ndarray     ndzarr    a Zarr array (chunks along axis 0 follow partitions)
 python      jsonl     ``part.00000.jsonl``, ... one file per partition
+xarray      zarr      a consolidated Zarr group, written block by block
 =========== ========= ===================================================
 
 ``args["urlpath"]`` is always exactly ``url`` (the ``jsonl`` and ``parquet``
@@ -30,6 +31,7 @@ WRITERS = {
     "dataframe": "intake_persist.containers.dataframe",
     "ndarray": "intake_persist.containers.ndarray",
     "python": "intake_persist.containers.python",
+    "xarray": "intake_persist.containers.xarray",
 }
 
 
@@ -156,7 +158,7 @@ def write(
 ) -> dict:
     """Write ``source`` under the directory ``url``, one partition at a time.
 
-    Returns ``{"driver": "parquet"|"zarr"|"jsonl", "args": {"urlpath": url, ...},
+    Returns ``{"driver": "parquet"|"ndzarr"|"jsonl"|"zarr", "args": {"urlpath": url, ...},
     "size": bytes_written, "npartitions": n}``. ``progress(done, total)`` is called
     after each partition. With an active ``dask.distributed`` client the
     partitions are read and written by its workers.

@@ -84,7 +84,7 @@ def write(
     else:
         _append_all(source, n, url, storage_options, progress, kwargs)
     return {
-        "driver": "zarr",
+        "driver": "ndzarr",
         "args": _args(url, storage_options),
         "size": _du(url, storage_options),
         "npartitions": n,

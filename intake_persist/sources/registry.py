@@ -25,7 +25,9 @@ _registry: dict[str, str | type] = {
     "json": f"{_P}.jsonfiles.JSONFileSource",
     "jsonl": f"{_P}.jsonfiles.JSONLinesFileSource",
     "numpy": f"{_P}.numpy.NumpySource",
-    "zarr": f"{_P}.zarr.ZarrArraySource",
+    "ndzarr": f"{_P}.zarr.ZarrArraySource",
+    "netcdf": f"{_P}.xr.netcdf.NetCDFSource",
+    "zarr": f"{_P}.xr.zarr.ZarrSource",
     "yaml_file_cat": f"{_C}.YAMLFileCatalog",
     "yaml_files_cat": f"{_C}.YAMLFilesCatalog",
 }
@@ -41,8 +43,11 @@ ALIASES: Mapping[str, str] = MappingProxyType(
         "intake.source.jsonfiles.JSONLinesFileSource": "jsonl",
         "intake.source.npy.NpySource": "numpy",
         "npy": "numpy",
-        "intake.source.zarr.ZarrArraySource": "zarr",
-        "ndzarr": "zarr",
+        "intake.source.zarr.ZarrArraySource": "ndzarr",
+        "intake_xarray.netcdf.NetCDFSource": "netcdf",
+        "intake_xarray.NetCDFSource": "netcdf",
+        "intake_xarray.xzarr.ZarrSource": "zarr",
+        "intake_xarray.ZarrSource": "zarr",
         "intake.catalog.local.YAMLFileCatalog": "yaml_file_cat",
         "intake.catalog.local.YAMLFilesCatalog": "yaml_files_cat",
         "catalog": "yaml_file_cat",
@@ -87,6 +92,18 @@ def registry() -> Mapping[str, str | type]:
 def _import_class(path: str) -> type:
     module, _, attr = path.rpartition(".")
     return getattr(importlib.import_module(module), attr)
+
+
+def recorded_driver(name: str, container: str | None) -> str:
+    """The driver to read a recorded entry (a persisted copy, an export) with.
+
+    The plain Zarr array reader was registered as ``zarr`` before that name went
+    to intake-xarray's dataset reader; an entry that records ``zarr`` for an
+    ``ndarray`` container was written then, and is read with ``ndzarr``.
+    """
+    if container == "ndarray" and isinstance(name, str) and resolve_driver_name(name) == "zarr":
+        return "ndzarr"
+    return name
 
 
 def resolve_driver_name(name: str) -> str:

@@ -1,6 +1,10 @@
-"""A Zarr array as an ndarray; partitions are the chunks along axis 0.
+"""A Zarr array as an ndarray (driver ``ndzarr``, intake's name); partitions are
+the chunks along axis 0.
 
-This driver also reads persisted ndarray copies.
+This driver also reads persisted ndarray copies. Copies and exports written
+before the ``zarr`` name went to the xarray driver recorded it as ``zarr``; they
+are read with this driver because their metadata says ``container: ndarray``
+(see :func:`intake_persist.sources.registry.recorded_driver`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ class ZarrArraySource(FileSource):
     """
 
     container = "ndarray"
-    name = "zarr"
+    name = "ndzarr"
 
     def __init__(
         self,

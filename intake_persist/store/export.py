@@ -38,7 +38,7 @@ def export(source: Any, path: str, storage_options: dict | None = None,
     from ..containers import write
     from .persist_store import _plain, original_record
 
-    if getattr(source, "container", None) not in ("dataframe", "ndarray", "python"):
+    if getattr(source, "container", None) not in ("dataframe", "ndarray", "python", "xarray"):
         raise ValueError(f"cannot export a source of container {source.container!r}")
     if not isinstance(path, str) or not path:
         raise ValueError(f"export needs a path or URL to write to, got {path!r}")

@@ -172,16 +172,18 @@ def original_of(copy: Any) -> Any:
             "original source, so it cannot be persisted or refreshed again"
         )
     src = make_source(orig["driver"], orig.get("args") or {}, orig.get("metadata"),
-                      orig.get("description"))
+                      orig.get("description"), container=md.get("container"))
     src.entry_name = md.get("original_name")
     return src
 
 
 def make_source(driver: str, args: dict, metadata: dict | None = None,
-                description: str | None = None) -> Any:
-    from ..sources.registry import get_driver_class
+                description: str | None = None, container: str | None = None) -> Any:
+    """The source a recorded entry describes; ``container`` (what the entry recorded)
+    picks ``ndzarr`` for array copies recorded as ``zarr`` by older versions."""
+    from ..sources.registry import get_driver_class, recorded_driver
 
-    cls = get_driver_class(driver)
+    cls = get_driver_class(recorded_driver(driver, container))
     args = dict(args)
     pos = args.pop("__args__", None) or []
     src = cls(*pos, **args, metadata=_copy.deepcopy(metadata or {}))
@@ -288,7 +290,8 @@ class PersistStore:
             args.setdefault("storage_options", dict(self.storage_options))
         md = _copy.deepcopy(entry.get("metadata") or {})
         md.setdefault("original_tok", key)
-        src = make_source(entry["driver"], args, md, entry.get("description"))
+        src = make_source(entry["driver"], args, md, entry.get("description"),
+                          container=md.get("container"))
         src.entry_name = md.get("original_name")
         return src
 
@@ -408,7 +411,7 @@ class PersistStore:
         keep = check_keep(keep)
         if is_copy(source):  # a store never holds a copy of a copy: redo the original
             source = original_of(source)
-        if source.container not in ("dataframe", "ndarray", "python"):
+        if source.container not in ("dataframe", "ndarray", "python", "xarray"):
             raise ValueError(f"cannot persist a source of container {source.container!r}")
         from ..containers import write
 
@@ -639,7 +642,7 @@ class PersistStore:
         if not isinstance(orig, dict) or "driver" not in orig:
             raise ValueError(f"the store does not record the original of {key!r}")
         src = make_source(orig["driver"], orig.get("args") or {}, orig.get("metadata"),
-                          orig.get("description"))
+                          orig.get("description"), container=md.get("container"))
         src.entry_name = md.get("original_name")
         return src
 

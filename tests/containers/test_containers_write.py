@@ -71,7 +71,7 @@ def test_ndarray_roundtrip(where):
     src = NumpySource(f"{where.base}/a.npy", chunks=60)
     calls = []
     res = write(src, f"{where.base}/z", progress=lambda d, t: calls.append(d))
-    assert res["driver"] == "zarr" and res["args"] == {"urlpath": f"{where.base}/z"}
+    assert res["driver"] == "ndzarr" and res["args"] == {"urlpath": f"{where.base}/z"}
     assert res["npartitions"] == 5 and calls == [1, 2, 3, 4, 5] and res["size"] > 0
     copy = ZarrArraySource(**res["args"])
     assert copy.discover()["shape"] == (250, 4)
