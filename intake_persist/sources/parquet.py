@@ -103,6 +103,28 @@ class ParquetSource(FileSource):
     def _get_partition(self, i: int):
         return self.read_partition_arrow(i).to_pandas()
 
+    @property
+    def npartitions(self) -> int:
+        """From the file listing alone: no file is opened."""
+        return len(self._plan()["parts"])
+
+    def read(self):
+        """All partitions joined as Arrow tables and converted to pandas once, which
+        saves a copy of the whole frame over joining pandas partitions."""
+        import pyarrow as pa
+
+        tables = [self.read_partition_arrow(i) for i in range(self.npartitions)]
+        if len(tables) < 2 or not _joinable(tables):
+            from ..containers import concat
+
+            return concat(self.container, [t.to_pandas() for t in tables])
+        df = pa.concat_tables(tables).to_pandas()
+        if _index_kind(tables[0]) == "range":
+            import pandas as pd
+
+            df.index = pd.RangeIndex(len(df))
+        return df
+
     def _dask_meta(self):
         meta = self._cache.get("meta")
         if meta is None:
@@ -178,3 +200,22 @@ def _apply_filters(table, filters: list):
 
     expr = pq.filters_to_expression(filters)
     return table.filter(expr)
+
+
+def _index_kind(table) -> str | tuple:
+    """``"range"`` when pandas would rebuild a default unnamed RangeIndex (so joined
+    partitions are renumbered), else the index columns stored in the table."""
+    md = table.schema.pandas_metadata or {}
+    cols = md.get("index_columns", [])
+    if all(isinstance(c, dict) and c.get("kind") == "range" and c.get("name") is None
+           for c in cols):
+        return "range"
+    return tuple(c if isinstance(c, str) else repr(sorted(c.items())) for c in cols)
+
+
+def _joinable(tables: list) -> bool:
+    """Same columns and types, and the same kind of index, in every table."""
+    first = tables[0]
+    kind = _index_kind(first)
+    return all(t.schema.equals(first.schema, check_metadata=False) and _index_kind(t) == kind
+               for t in tables[1:])

@@ -1,0 +1,77 @@
+"""ParquetSource.read() joins partitions as Arrow tables: the result must be what
+joining the pandas partitions gives, index included."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from intake_persist.sources.parquet import ParquetSource
+
+
+def _write(folder, frames, preserve_index=None):
+    folder.mkdir()
+    for i, df in enumerate(frames):
+        table = pa.Table.from_pandas(df, preserve_index=preserve_index)
+        pq.write_table(table, folder / f"part.{i:05d}.parquet")
+    return str(folder)
+
+
+def test_range_indexed_parts_are_renumbered(tmp_path):
+    parts = [pd.DataFrame({"x": [1, 2, 3]}), pd.DataFrame({"x": [4, 5]}, index=range(3, 5))]
+    src = ParquetSource(_write(tmp_path / "d", parts))
+    df = src.read()
+    pd.testing.assert_frame_equal(df, pd.DataFrame({"x": [1, 2, 3, 4, 5]}))
+    assert isinstance(df.index, pd.RangeIndex)
+
+
+def test_unindexed_parts_are_numbered_from_zero(tmp_path):
+    parts = [pd.DataFrame({"x": [1.5, 2.5]}), pd.DataFrame({"x": [3.5]})]
+    df = ParquetSource(_write(tmp_path / "d", parts, preserve_index=False)).read()
+    assert list(df.index) == [0, 1, 2]
+    assert list(df.x) == [1.5, 2.5, 3.5]
+
+
+def test_stored_index_is_kept(tmp_path):
+    parts = [pd.DataFrame({"x": [1, 2]}, index=pd.Index([10, 20], name="k")),
+             pd.DataFrame({"x": [3]}, index=pd.Index([5], name="k"))]
+    df = ParquetSource(_write(tmp_path / "d", parts)).read()
+    assert df.index.name == "k"
+    assert list(df.index) == [10, 20, 5]
+    assert list(df.x) == [1, 2, 3]
+
+
+def test_parts_with_different_types_fall_back_to_pandas(tmp_path):
+    parts = [pd.DataFrame({"x": [1, 2]}), pd.DataFrame({"x": [0.5]})]
+    df = ParquetSource(_write(tmp_path / "d", parts)).read()
+    assert list(df.x) == [1.0, 2.0, 0.5]
+    assert list(df.index) == [0, 1, 2]
+
+
+def test_hive_columns_and_column_subset(tmp_path):
+    for year, vals in (("2020", [1, 2]), ("2021", [3])):
+        d = tmp_path / "h" / f"year={year}"
+        d.mkdir(parents=True)
+        pq.write_table(pa.table({"x": vals, "y": [0] * len(vals)}), d / "part.parquet")
+    df = ParquetSource(str(tmp_path / "h"), columns=["x", "year"]).read()
+    assert list(df.columns) == ["x", "year"]
+    assert list(df.year) == ["2020", "2020", "2021"]
+    assert list(df.x) == [1, 2, 3]
+
+
+def test_npartitions_opens_no_file(tmp_path):
+    folder = _write(tmp_path / "d", [pd.DataFrame({"x": [1]}), pd.DataFrame({"x": [2]})])
+    (tmp_path / "d" / "part.00001.parquet").write_bytes(b"not parquet")
+    src = ParquetSource(folder)
+    assert src.npartitions == 2
+    with pytest.raises(pa.ArrowInvalid):
+        src.read()
+
+
+def test_range_index_renumbered_when_other_parts_are_empty(tmp_path):
+    parts = [pd.DataFrame({"x": [1, 2, 3]}, index=range(5, 8)),
+             pd.DataFrame({"x": pd.Series([], dtype="int64")})]
+    df = ParquetSource(_write(tmp_path / "d", parts)).read()
+    assert list(df.index) == [0, 1, 2]
