@@ -73,7 +73,8 @@ def test_store_operations(weed_bucket, seaweedfs_server):
     assert new.metadata["version"] > v
     assert ls(fresh, a.token) == [new.metadata["version"], new.metadata["version"] + ".meta.yaml"]
     assert fresh.backtrack(a.token).token == a.token
-    assert fresh.gc(grace=0) == {"removed": [], "reindexed": [], "dropped": [], "detached": [], "dry_run": False}
+    assert fresh.gc(grace=0) == {"removed": [], "reindexed": [], "dropped": [], "detached": [],
+                                 "dry_run": False}
     fresh.remove(b)
     assert list(fresh) == [a.token] and ls(fresh, b.token) == []
     fresh.clear()
@@ -128,6 +129,7 @@ def test_many_processes_into_one_store(weed_bucket, seaweedfs_server, tmp_path):
         pd.testing.assert_frame_equal(st[key].read(), original.read())
     # no leftovers: nothing for gc to do, and the shared token kept one copy only
     report = st.gc(grace=0)
-    assert report == {"removed": [], "reindexed": [], "dropped": [], "detached": [], "dry_run": False}
+    assert report == {"removed": [], "reindexed": [], "dropped": [], "detached": [],
+                      "dry_run": False}
     assert len([n for n in ls(st, shared.token) if n.endswith(".meta.yaml")]) == 1
     assert not os.path.exists(os.environ["INTAKE_PERSIST_PATH"])

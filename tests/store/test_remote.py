@@ -29,7 +29,8 @@ def _exercise(st: PersistStore) -> None:
     new = fresh.resolve(a, "default")
     assert new.metadata["version"] > v
     pd.testing.assert_frame_equal(new.read(), a.read())
-    assert fresh.gc(grace=0) == {"removed": [], "reindexed": [], "dropped": [], "detached": [], "dry_run": False}
+    assert fresh.gc(grace=0) == {"removed": [], "reindexed": [], "dropped": [], "detached": [],
+                                 "dry_run": False}
     fresh.remove(b)
     assert list(fresh) == [a.token]
     fresh.clear()
