@@ -242,6 +242,7 @@ def combine(datasets: list, combine: str | None, concat_dim: Any, kwargs: dict) 
     how = combine or ("nested" if concat_dim is not None else "by_coords")
     keys = ("compat", "data_vars", "coords", "join", "combine_attrs", "fill_value")
     kw = {k: kwargs[k] for k in keys if k in kwargs}
+    kw.setdefault("combine_attrs", "override")  # as open_mfdataset: the first file's
     if how == "nested":
         if concat_dim is None:
             raise ValueError("combine='nested' needs concat_dim (the dimension to join along)")
