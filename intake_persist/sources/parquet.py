@@ -55,6 +55,8 @@ class ParquetSource(FileSource):
         import pyarrow.parquet as pq
 
         fs, paths = expand_paths(self.urlpath, self.storage_options, dir_suffixes=_SUFFIXES)
+        if not paths:
+            raise FileNotFoundError(f"no Parquet files under {self.urlpath!r}")
         roots = [fs._strip_protocol(u).rstrip("/") for u in as_list(self.urlpath)]
         hive = [_hive_keys(p, roots) for p in paths]
         parts: list[tuple[int, int | None]] = []

@@ -75,3 +75,11 @@ def test_range_index_renumbered_when_other_parts_are_empty(tmp_path):
              pd.DataFrame({"x": pd.Series([], dtype="int64")})]
     df = ParquetSource(_write(tmp_path / "d", parts)).read()
     assert list(df.index) == [0, 1, 2]
+
+
+def test_folder_without_parquet_files_is_named(tmp_path):
+    (tmp_path / "d" / ".hidden").mkdir(parents=True)
+    (tmp_path / "d" / ".hidden" / "part.00000.parquet").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="no Parquet files under") as err:
+        ParquetSource(str(tmp_path / "d")).read()
+    assert str(tmp_path / "d") in str(err.value)
