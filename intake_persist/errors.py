@@ -54,6 +54,45 @@ class ParameterError(CatalogError):
     """A user parameter is malformed, or a value for it is refused."""
 
 
+# intake 0.7.0's names for the ways it refuses a catalog at open; catalogs written
+# for intake are refused with the same class names (``except CatalogError`` and
+# ``except ValueError`` catch them all).
+class CatalogException(CatalogError):
+    """intake's base name for catalog errors; here a :class:`CatalogError`.
+    Raised as such for a catalog file that holds no YAML data."""
+
+
+class ValidationError(CatalogException):
+    """The catalog's structure is wrong: ``sources`` missing or not a mapping, an
+    entry that is not a mapping or has no driver, a malformed parameter or
+    ``plugins:`` section, a non-string entry or parameter name."""
+
+
+class DuplicateKeyError(ValidationError):
+    """A key is repeated in a mapping of the catalog file (two entries of one name,
+    a parameter or a ``driver:`` given twice)."""
+
+
+class EntryValidationError(ValidationError, EntryError):
+    """A :class:`ValidationError` in one entry (also an :class:`EntryError`)."""
+
+
+class ParameterValidationError(ValidationError, ParameterError):
+    """A :class:`ValidationError` in a parameter spec (also a :class:`ParameterError`)."""
+
+
+class ObsoleteError(ValidationError):
+    """The catalog uses intake's pre-0.x list syntax; the message shows the rewrite."""
+
+
+class ObsoleteDataSourceError(ObsoleteError):
+    """``sources:`` is a list of entries with ``name:`` keys (pre-0.x syntax)."""
+
+
+class ObsoleteParameterError(ObsoleteError):
+    """An entry's ``parameters:`` is a list of specs with ``name:`` keys (pre-0.x syntax)."""
+
+
 class PersistModeError(IntakePersistError, ValueError):
     """An unknown persist mode."""
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from .. import _io
 from ..sources.base import DataSource, Schema
-from .entry import CatalogEntry, EntrySource, _valid_driver_form
-from .errors import CatalogError, CatalogSyntaxError, EntryError, check_persist_mode
+from .entry import CatalogEntry, EntrySource
+from .errors import DuplicateKeyError, check_persist_mode
 
 _GLOB_CHARS = ("*", "?", "[")
 _YAML_SUFFIXES = (".yaml", ".yml")
@@ -23,7 +23,7 @@ _YAML_SUFFIXES = (".yaml", ".yml")
 
 class _FileInfo:
     """Where a group of entries came from: the file's URL, its CATALOG_DIR and the
-    catalog-level parameters."""
+    catalog-level parameter specs."""
 
     __slots__ = ("url", "catalog_dir", "parameters")
 
@@ -31,6 +31,44 @@ class _FileInfo:
         self.url = url
         self.catalog_dir = catalog_dir
         self.parameters = parameters
+
+
+def catalog_dir_of(url: str) -> str:
+    """``CATALOG_DIR`` of a catalog file, as intake 0.7.0 sets it: a local file's
+    absolute directory ending with ``/``; for a remote URL, the parent URL as the
+    filesystem gives it, without a trailing ``/``."""
+    if _io.is_local(url):
+        path = _io.strip_file_scheme(url)
+        out = os.path.join(os.getcwd(), os.path.dirname(os.path.expanduser(path)))
+        out = out.replace("\\", "/").replace("//", "/")  # as intake's make_path_posix
+        return out if out.endswith("/") else out + "/"
+    if "::" in url:  # chained URL: the parent of the last link
+        return _io.parent(url)
+    import fsspec
+    from fsspec.core import split_protocol
+
+    protocol, _ = split_protocol(url)
+    try:
+        out = fsspec.get_filesystem_class(protocol)._parent(url)
+    except (ImportError, ValueError, AttributeError):
+        return _io.parent(url)
+    if "://" not in out:
+        out = f"{protocol}://{out}"
+    return out
+
+
+def name_from_path(url: str) -> str:
+    """A catalog file's name: its file name without extension (``catalog.yaml``:
+    its directory's name), dots made underscores, as intake 0.7.0 names it."""
+    path = url.rsplit("::", 1)[-1].rstrip("/")
+    base = path.rsplit("/", 1)[-1]
+    if os.sep != "/":
+        base = base.rsplit(os.sep, 1)[-1]
+    name = os.path.splitext(base)[0]
+    if name == "catalog":
+        head = path.rsplit("/", 1)[0] if "/" in path else ""
+        name = head.rsplit("/", 1)[-1]
+    return name.replace(".", "_")
 
 
 # ---- parsing ------------------------------------------------------------------------
@@ -57,90 +95,35 @@ def _line_of(text: str, keys: list) -> int | None:
 
 
 def parse_catalog_text(text: str, url: str | None = None) -> tuple[dict, dict, Any]:
-    """``(metadata, sources, parameters)`` of a catalog file's text, checked.
+    """``(metadata, sources, parameters)`` of a catalog file's text, checked as intake
+    0.7.0 checks it (see :mod:`.schema`): CatalogSyntaxError for bad YAML,
+    DuplicateKeyError, ValidationError, ObsoleteDataSourceError... naming the file,
+    the line and the entry. ``parameters`` are the catalog-level parameter specs
+    (``metadata: parameters:``, and the top-level ``parameters:`` older
+    intake_persist catalogs use)."""
+    return parse_catalog(text, url)[:3]
 
-    Raises CatalogSyntaxError for bad YAML, CatalogError for a missing ``sources``
-    key, EntryError for an entry that is not a mapping or has no driver.
-    """
-    from .._yaml import YAMLError, load
 
-    where = url or "<string>"
-    try:
-        data = load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        context = getattr(exc, "context", None)
-        detail = f"{context}, {problem}" if context else problem
-        if "tag:yaml.org,2002:python/" in detail:
-            detail += " (catalogs are read as safe YAML: Python object tags are refused)"
-        raise CatalogSyntaxError(
-            f"catalog {where}: invalid YAML at line {line}: {detail}", url=url, line=line
-        ) from None
-    if not isinstance(data, dict) or "sources" not in data:
-        kind = (
-            "is empty"
-            if data is None
-            else (
-                "has no 'sources' key"
-                if isinstance(data, dict)
-                else f"is not a mapping (got {type(data).__name__})"
-            )
-        )
-        raise CatalogError(f"catalog {where} {kind}; a catalog needs a 'sources' mapping", url=url)
+def parse_catalog(text: str, url: str | None = None) -> tuple[dict, dict, Any, dict]:
+    """``parse_catalog_text`` plus the catalog's own fields: ``{"name": ...,
+    "description": ...}`` from its top-level keys (None when absent)."""
+    from .schema import check_catalog, load_yaml
+
+    data = load_yaml(text, url)
+    check_catalog(data, text, url)
     metadata = data.get("metadata")
     if metadata is None:
         metadata = {}
-    elif not isinstance(metadata, dict):
-        raise CatalogError(
-            f"catalog {where}, line {_line_of(text, ['metadata'])}: 'metadata' must be a "
-            f"mapping, got {type(metadata).__name__}",
-            url=url,
-            line=_line_of(text, ["metadata"]),
-        )
     sources = data["sources"]
-    if sources is None:
-        sources = {}
-    elif isinstance(sources, list):  # very old intake layout: a list of entries with 'name'
-        converted = {}
-        for i, item in enumerate(sources):
-            if not isinstance(item, dict) or "name" not in item:
-                raise EntryError(
-                    f"catalog {where}: entry #{i} of 'sources' must be a mapping with a 'name'",
-                    url=url,
-                    line=_line_of(text, ["sources"]),
-                )
-            spec = dict(item)
-            converted[str(spec.pop("name"))] = spec
-        sources = converted
-    elif not isinstance(sources, dict):
-        line = _line_of(text, ["sources"])
-        raise CatalogError(
-            f"catalog {where}, line {line}: 'sources' must be a mapping of entries, "
-            f"got {type(sources).__name__}",
-            url=url,
-            line=line,
-        )
-    for name, spec in sources.items():
-        if type(spec) is dict and _valid_driver_form(spec.get("driver")):
-            continue
-        line = _line_of(text, ["sources", name])
-        if not isinstance(spec, dict):
-            problem = f"must be a mapping, got {type(spec).__name__}"
-        elif "driver" not in spec:
-            problem = "has no 'driver'"
-        else:
-            problem = f"has an invalid driver {spec.get('driver')!r}"
-        raise EntryError(
-            f"catalog {where}, line {line}: entry {name!r} {problem}",
-            url=url,
-            line=line,
-            entry=str(name),
-        )
-    if any(type(k) is not str for k in sources):
-        sources = {str(k): v for k, v in sources.items()}
-    return metadata, sources, data.get("parameters")
+    params: dict = {}
+    top = data.get("parameters")
+    if isinstance(top, dict):
+        params.update(top)
+    shared = metadata.get("parameters")
+    if isinstance(shared, dict):
+        params.update(shared)
+    own = {"name": data.get("name"), "description": data.get("description")}
+    return metadata, sources, params or None, own
 
 
 def _read_catalog_text(url: str, storage_options: dict) -> str:
@@ -192,12 +175,18 @@ class Catalog(DataSource):
         persist_mode: str = "default",
         allow_shell: bool = False,
         storage_options: dict | None = None,
+        user_parameters: Any = None,
         **kwargs: Any,
     ):
         super().__init__(metadata=metadata)
         # how the catalog is used, not what it is: kept out of the token and the YAML
         self._init_kwargs.pop("persist_mode", None)
         self._init_kwargs.pop("allow_shell", None)
+        # parameters given as an argument (a nested catalog entry's args), and those
+        # a parent catalog passes down (set by the parent's entry, win over the rest)
+        self._arg_params = _parameter_specs(user_parameters)
+        self._parent_params: dict = {}
+        self._own_fields: dict = {}
         self._persist_mode = check_persist_mode(persist_mode)
         self._allow_shell = bool(allow_shell)
         self._storage_options = dict(storage_options or {})
@@ -227,7 +216,30 @@ class Catalog(DataSource):
         return cat
 
     # ---- loading ----------------------------------------------------------------
-    def _add(self, info: _FileInfo, metadata: dict, sources: dict) -> None:
+    @property
+    def user_parameters(self) -> dict:
+        """``{name: UserParameter}``: the catalog-level parameters (``metadata:
+        parameters:`` of its file(s), ``user_parameters`` given as an argument, and
+        those of the parent catalog, which win). They apply to every entry that has
+        no parameter of the same name."""
+        from .parameters import UserParameter
+
+        out: dict = {}
+        groups = [self._arg_params] + [f.parameters or {} for f in self._files]
+        for group in groups:
+            for pname, spec in group.items():
+                if isinstance(spec, UserParameter):
+                    out[pname] = spec
+                else:
+                    out[str(pname)] = UserParameter.from_spec(str(pname), spec)
+        out.update(self._parent_params)
+        return out
+
+    def _add(
+        self, info: _FileInfo, metadata: dict, sources: dict, own: dict | None = None
+    ) -> None:
+        if own and not self._files:
+            self._own_fields = dict(own)
         self._files.append(info)
         for name in sources:
             self._entry_cache.pop(name, None)
@@ -241,10 +253,11 @@ class Catalog(DataSource):
 
     def _load_file(self, url: str) -> None:
         text = _read_catalog_text(url, self._storage_options)
-        metadata, sources, params = parse_catalog_text(text, url)
-        self._add(_FileInfo(url, _io.parent(url), params), metadata, sources)
+        metadata, sources, params, own = parse_catalog(text, url)
+        self._add(_FileInfo(url, catalog_dir_of(url), params), metadata, sources, own)
 
     def _reset(self) -> None:
+        self._own_fields = {}
         self._raw = {}
         self._file_of = {}
         self._entry_cache = {}
@@ -276,6 +289,7 @@ class Catalog(DataSource):
         new.description = self.description
         new.entry_name = self.entry_name
         new.catalog_object = self.catalog_object
+        new._parent_params = dict(self._parent_params)
         return new
 
     # ---- options ----------------------------------------------------------------
@@ -456,6 +470,12 @@ class YAMLFileCatalog(Catalog):
 
     def _load(self) -> None:
         self._load_file(self.path)
+        # as intake 0.7.0: the file's name (a nested catalog: its entry's name, set
+        # by the entry) and its top-level description
+        if self.entry_name is None:
+            self.entry_name = self._own_fields.get("name") or name_from_path(self.path)
+        if self.description is None:
+            self.description = self._own_fields.get("description")
 
 
 class YAMLFilesCatalog(Catalog):
@@ -484,14 +504,67 @@ class YAMLFilesCatalog(Catalog):
         path = path if path is not None else urlpath
         if path is None:
             raise TypeError(f"{type(self).__name__} needs a 'path' (files, globs or a directory)")
+        self._given_list = isinstance(path, (list, tuple))
         self.path = [
             _normalize_url(str(p)) for p in (path if isinstance(path, (list, tuple)) else [path])
         ]
+        pattern = self.path[0]
+        if not self._given_list and not has_glob(pattern):
+            pattern = pattern.rstrip("/") + "/*"
+        self._pattern = pattern.replace(os.sep, "/")
         self._load()
 
+    def _add(
+        self, info: _FileInfo, metadata: dict, sources: dict, own: dict | None = None
+    ) -> None:
+        # as intake 0.7.0 flattens several files: one name in two files is an error,
+        # and the files' own metadata stays theirs
+        clash = sorted(set(sources) & set(self._raw))
+        if clash:
+            first = {self._file_of[n].url for n in clash if n in self._file_of}
+            raise DuplicateKeyError(
+                f"entries {', '.join(map(repr, clash))} are defined in more than one "
+                f"catalog file ({', '.join(sorted(u for u in first if u))} and {info.url}); "
+                "entry names must be unique across the merged files",
+                url=info.url,
+                entry=clash[0],
+            )
+        super()._add(info, {}, sources, None)
+
     def _load(self) -> None:
-        for url in expand_paths(self.path, self._storage_options):
+        urls = expand_paths(self.path, self._storage_options)
+        for url in urls:
             self._load_file(url)
+        if self.entry_name is None:
+            if self._given_list:
+                self.entry_name = f"{len(urls)} files"
+            else:
+                self.entry_name = self._pattern
+        if self.description is None:
+            self.description = (
+                f"Catalog generated from {len(urls)} files"
+                if self._given_list
+                else f"Catalog generated from all files found in {self._pattern}"
+            )
+
+
+def _parameter_specs(value: Any) -> dict:
+    """``user_parameters`` given to a catalog: a mapping of specs, or intake's list of
+    specs with ``name`` keys."""
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, (list, tuple)):
+        out = {}
+        for spec in value:
+            if isinstance(spec, dict) and "name" in spec:
+                spec = dict(spec)
+                out[str(spec.pop("name"))] = spec
+            elif hasattr(spec, "name"):
+                out[spec.name] = spec
+        return out
+    raise TypeError(f"user_parameters must be a mapping of parameter specs, got {value!r}")
 
 
 # ---- paths --------------------------------------------------------------------------

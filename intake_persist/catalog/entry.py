@@ -22,6 +22,24 @@ CATALOG_DRIVERS = frozenset({"yaml_file_cat", "yaml_files_cat"})
 _PERSIST_KWARGS = ("persist_mode", "persist")
 
 
+def driver_candidates(raw: Any) -> list[str]:
+    """Driver names an entry's ``driver`` gives, in order: a string, each name of a
+    list, each key and ``class`` of a mapping."""
+    if isinstance(raw, str):
+        return [raw.strip()] if raw.strip() else []
+    out: list[str] = []
+    if isinstance(raw, (list, tuple)):
+        for item in raw:
+            out.extend(driver_candidates(item))
+    elif isinstance(raw, dict):
+        for key, value in raw.items():
+            if isinstance(value, dict) and isinstance(value.get("class"), str):
+                out.append(value["class"])
+            elif isinstance(key, str) and key:
+                out.append(key)
+    return out
+
+
 def driver_name(raw: Any) -> str | None:
     """The driver name of an entry, from the forms intake 0.x catalogs use.
 
@@ -126,35 +144,29 @@ class CatalogEntry:
 
     @property
     def user_parameters(self) -> dict:
-        """``{name: UserParameter}``: catalog-level parameters, then the entry's own."""
+        """``{name: UserParameter}``: the catalog's parameters that the entry does not
+        define itself, then the entry's own (as intake 0.7.0 lists them)."""
         if self._params is None:
             from .parameters import UserParameter
 
-            params: dict = {}
-            specs: list = []
-            if self._file is not None and self._file.parameters:
-                specs.append(self._file.parameters)
-            own = self._spec.get("parameters")
-            if own:
-                specs.append(own)
-            for group in specs:
-                if isinstance(group, dict):
-                    items = list(group.items())
-                elif isinstance(group, list):  # [{name: x, type: ...}, ...]
-                    items = []
-                    for p in group:
-                        if not isinstance(p, dict) or "name" not in p:
-                            raise ParameterError(
-                                f"entry {self.name!r}: bad parameter spec {p!r}", entry=self.name
-                            )
-                        items.append((p["name"], p))
-                else:
+            own: dict = {}
+            group = self._spec.get("parameters")
+            if group:
+                if not isinstance(group, dict):
                     raise ParameterError(
                         f"entry {self.name!r}: 'parameters' must be a mapping, got {group!r}",
                         entry=self.name,
                     )
-                for pname, pspec in items:
-                    params[str(pname)] = UserParameter.from_spec(str(pname), pspec, entry=self.name)
+                for pname, pspec in group.items():
+                    own[str(pname)] = UserParameter.from_spec(str(pname), pspec, entry=self.name)
+            shared = getattr(self._catalog, "user_parameters", None)
+            if not isinstance(shared, dict):
+                shared = {}
+                specs = self._file.parameters if self._file is not None else None
+                for pname, pspec in (specs or {}).items():
+                    shared[str(pname)] = UserParameter.from_spec(str(pname), pspec)
+            params = {k: v for k, v in shared.items() if k not in own}
+            params.update(own)
             self._params = params
         return self._params
 
@@ -194,12 +206,20 @@ class CatalogEntry:
                 self._is_cat = self.container == "catalog"
         return self._is_cat
 
+    @property
+    def direct_access(self) -> str:
+        """intake's ``direct_access`` (forbid, allow or force; ``forbid`` when absent)."""
+        return self._spec.get("direct_access", "forbid")
+
     def describe(self) -> dict:
-        """What the entry is, without reading data; ``args`` are as written."""
+        """What the entry is, without reading data: ``args`` and ``driver`` as written,
+        ``container`` from the driver class (None for an unknown driver),
+        ``direct_access``, ``metadata`` and the user parameters."""
         return {
             "name": self.name,
             "description": self.description,
-            "driver": self.driver,
+            "driver": copy.deepcopy(self._spec.get("driver")),
+            "direct_access": self.direct_access,
             "container": self.container,
             "args": copy.deepcopy(self.args),
             "metadata": copy.deepcopy(self.metadata),
@@ -291,7 +311,17 @@ class CatalogEntry:
             ) from exc
         if overrides:
             args.update(overrides)
+        # as intake 0.7.0: the entry's metadata, rendered, with the catalog's directory
         metadata = copy.deepcopy(self.metadata)
+        if metadata:
+            try:
+                metadata = render(metadata, context)
+            except TemplateError:
+                pass  # metadata is not data: keep it as written
+        metadata["catalog_dir"] = self.catalog_dir
+        cache = self._spec.get("cache")
+        if cache:  # intake 0.7.0 hands the entry's cache specs to the source this way
+            metadata["cache"] = copy.deepcopy(cache)
         if "metadata" in args:  # metadata written among the args: merge it
             extra = args.pop("metadata")
             if isinstance(extra, dict):
@@ -307,7 +337,11 @@ class CatalogEntry:
                 args["storage_options"] = dict(parent_so)
         source = cls(**args, metadata=metadata)
         source.entry_name = self.name
-        source.description = self.description or None
+        source.description = self.description
+        if getattr(cls, "container", None) == "catalog" and parent is not None:
+            shared = getattr(parent, "user_parameters", None)
+            if isinstance(shared, dict) and hasattr(source, "_parent_params"):
+                source._parent_params = dict(shared)  # passed down, as in intake
         source.catalog_object = parent
         source._entry = self
         return source

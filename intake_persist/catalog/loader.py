@@ -52,6 +52,9 @@ def open_catalog(
         urlpath = os.fspath(urlpath)
     if isinstance(urlpath, (list, tuple)):
         paths = [os.fspath(p) if isinstance(p, os.PathLike) else p for p in urlpath]
+        if len(paths) == 1 and isinstance(paths[0], str) and not has_glob(paths[0]):
+            # one file in a list is that file's catalog, as in intake 0.7.0
+            return YAMLFileCatalog(path=paths[0], **opts, **kwargs)
         return YAMLFilesCatalog(path=paths, **opts, **kwargs)
     if not isinstance(urlpath, str) or not urlpath:
         raise TypeError(f"urlpath must be a path, URL, glob or list of them, not {urlpath!r}")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import re
+from builtins import type as builtins_type
 from typing import Any
 
 from .errors import ParameterError
 
-TYPES = ("str", "int", "float", "bool", "datetime", "list", "mlist")
+TYPES = ("str", "int", "float", "bool", "datetime", "list", "mlist", "dict", "tuple", "other")
 # spellings found in intake 0.x catalogs
 _TYPE_ALIASES = {
     "unicode": "str",
@@ -132,6 +134,30 @@ def _to_list(value: Any) -> list:
     raise _Refused(f"not a list ({type(value).__name__})")
 
 
+def _to_dict(value: Any) -> dict:
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, str):
+        from .._yaml import YAMLError, load
+
+        try:
+            parsed = load(value) if value.strip() else {}
+        except YAMLError:
+            raise _Refused("not a mapping (bad YAML/JSON syntax)") from None
+        if isinstance(parsed, dict):
+            return parsed
+    if isinstance(value, (list, tuple)):
+        try:
+            return dict(value)
+        except (TypeError, ValueError):
+            pass
+    raise _Refused(f"not a mapping ({type(value).__name__})")
+
+
+def _to_tuple(value: Any) -> tuple:
+    return tuple(_to_list(value))
+
+
 _COERCE = {
     "str": _to_str,
     "int": _to_int,
@@ -140,7 +166,27 @@ _COERCE = {
     "datetime": _to_datetime,
     "list": _to_list,
     "mlist": _to_list,
+    "dict": _to_dict,
+    "tuple": _to_tuple,
+    "other": lambda value: value,
 }
+
+# what intake 0.7.0 makes of a parameter without a default (the type's empty value)
+_EMPTY = {
+    "str": "",
+    "int": 0,
+    "float": 0.0,
+    "bool": False,
+    "datetime": _dt.datetime(1970, 1, 1),
+    "list": [],
+    "dict": {},
+    "tuple": (),
+}
+
+
+def known_type(type_: Any) -> bool:
+    """Whether ``type_`` names a parameter type (intake's names and common spellings)."""
+    return isinstance(type_, str) and normalize_type(type_) in TYPES
 
 
 def normalize_type(type_: Any) -> str:
@@ -167,7 +213,17 @@ class UserParameter:
     ``shell(cmd)`` forms, expanded when the value is needed.
     """
 
-    __slots__ = ("name", "description", "type", "default", "min", "max", "allowed", "entry")
+    __slots__ = (
+        "name",
+        "description",
+        "type",
+        "type_as_written",
+        "default",
+        "min",
+        "max",
+        "allowed",
+        "entry",
+    )
 
     def __init__(
         self,
@@ -183,6 +239,11 @@ class UserParameter:
         self.name = name
         self.description = description or ""
         self.entry = entry
+        if type is None and default is not None:  # intake: the default's type
+            type = {bool: "bool", int: "int", float: "float", list: "list", dict: "dict"}.get(
+                builtins_type(default), "str"
+            )
+        self.type_as_written = type if isinstance(type, str) else None
         t = normalize_type(type)
         if t not in TYPES:
             raise ParameterError(
@@ -220,15 +281,43 @@ class UserParameter:
         return f"parameter {self.name!r}" + (f" of entry {self.entry!r}" if self.entry else "")
 
     def describe(self) -> dict:
+        """As intake 0.7.0 describes it: ``type`` as written, ``default`` coerced to the
+        type (the type's empty value when there is none, None when it cannot be
+        coerced, e.g. ``env(VAR)`` for an int), ``min``/``max``/``allowed`` coerced."""
         return {
             "name": self.name,
             "description": self.description,
-            "type": self.type,
-            "default": self.default,
-            "min": self.min,
-            "max": self.max,
-            "allowed": None if self.allowed is None else list(self.allowed),
+            "type": self.type_as_written or self.type,
+            "default": self.coerced_default(),
+            "min": self._coerce_quiet(self.min),
+            "max": self._coerce_quiet(self.max),
+            "allowed": (
+                None
+                if self.allowed is None
+                else (
+                    list(self.allowed)
+                    if self.type == "mlist"
+                    else [self._coerce_quiet(a) for a in self.allowed]
+                )
+            ),
         }
+
+    def _coerce_quiet(self, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return _COERCE[self.type](value)
+        except (_Refused, TypeError, ValueError, OverflowError):
+            return value
+
+    def coerced_default(self) -> Any:
+        """The default coerced to the type, without expanding env/shell/templates."""
+        if self.default is None:
+            return copy.copy(_EMPTY.get(self.type))
+        try:
+            return _COERCE[self.type](self.default)
+        except (_Refused, TypeError, ValueError, OverflowError):
+            return None
 
     def __repr__(self) -> str:
         return f"<UserParameter {self.name!r} type={self.type} default={self.default!r}>"
@@ -301,8 +390,12 @@ class UserParameter:
 
     def expand_default(self, context: dict[str, Any]) -> Any:
         """The default value with templates and ``env(...)`` / ``shell(...)`` expanded,
-        coerced and checked. ``context`` gives ``CATALOG_DIR``, ``env``, ``shell``."""
+        coerced and checked. ``context`` gives ``CATALOG_DIR``, ``env``, ``shell``.
+        Without a default, the type's empty value ("" for str, 0 for int...), as in
+        intake 0.7.0."""
         default = self.default
+        if default is None:
+            return copy.copy(_EMPTY.get(self.type))
         if isinstance(default, str):
             m = _FUNC_DEFAULT.match(default)
             if m is not None:

@@ -34,15 +34,23 @@ def has_template(text: str) -> bool:
     return "{" in text and any(m in text for m in _MARKERS)
 
 
-def getenv(name: str, default: str = "") -> str:
-    """``env("VAR")`` in templates: the variable's value, or ``""`` when unset."""
-    return os.environ.get(str(name), default)
+def _undefined_name(value: Any) -> Any:
+    """``env(VAR)`` with the name unquoted passes an undefined Jinja2 name: use it."""
+    name = getattr(value, "_undefined_name", None)
+    return name if name is not None else value
+
+
+def getenv(name: Any, default: Any = "") -> str:
+    """``env("VAR")`` (or ``env(VAR)``, as intake allows) in templates: the variable's
+    value, or ``default`` (``""``) when unset."""
+    return os.environ.get(str(_undefined_name(name)), _undefined_name(default))
 
 
 def make_shell(allow_shell: bool):
     """``shell("cmd")`` for templates: runs ``cmd`` only when ``allow_shell`` is set."""
 
-    def shell(cmd: str) -> str:
+    def shell(cmd: Any) -> str:
+        cmd = str(_undefined_name(cmd))
         if not allow_shell:
             raise ShellNotAllowedError(
                 f"shell({cmd!r}) in a catalog template is refused: shell commands are disabled; "

@@ -22,6 +22,12 @@ class NumpySource(FileSource):
     shape : list or None
         Expected shape of the whole array; checked against the files.
     storage_options : dict
+    path : str or list
+        intake's name for ``urlpath`` (``intake.source.npy.NPySource(path=...)``);
+        give one of the two.
+    dtype : str or None
+        Expected dtype (``"int64"``, ``"f4"``...), as intake's ``dtype``; checked
+        against the files.
     """
 
     container = "ndarray"
@@ -29,14 +35,22 @@ class NumpySource(FileSource):
 
     def __init__(
         self,
-        urlpath: str | list,
+        urlpath: str | list | None = None,
         chunks: int | None = None,
         shape: list | None = None,
         storage_options: dict | None = None,
         metadata: dict | None = None,
+        path: str | list | None = None,
+        dtype: str | None = None,
     ):
         super().__init__(metadata=metadata)
+        if urlpath is not None and path is not None:
+            raise TypeError("NumpySource takes 'urlpath' or intake's 'path', not both")
+        if urlpath is None and path is None:
+            raise TypeError("NumpySource needs 'urlpath' (or intake's 'path'): the .npy file(s)")
+        urlpath = urlpath if urlpath is not None else path
         self.urlpath = urlpath
+        self.expected_dtype = dtype
         if isinstance(chunks, (list, tuple)):
             chunks = chunks[0]
         self.chunks = chunks
@@ -70,6 +84,10 @@ class NumpySource(FileSource):
             shape: tuple = ()
         else:
             shape = (sum(h["shape"][0] for h in headers), *tail)
+        if self.expected_dtype is not None and np.dtype(self.expected_dtype) != dtype:
+            raise ValueError(
+                f"dtype {dtype} of {self.urlpath!r} differs from dtype={self.expected_dtype!r}"
+            )
         if self.expected_shape is not None and tuple(self.expected_shape) != shape:
             raise ValueError(
                 f"shape {shape} of {self.urlpath!r} differs from shape={list(self.expected_shape)}"

@@ -44,8 +44,20 @@ class ParquetSource(FileSource):
         self.filters = filters
         self.split_row_groups = bool(split_row_groups)
         self.storage_options = dict(storage_options or {})
-        if engine not in (None, "pyarrow", "auto"):
-            raise ValueError(f"parquet engine {engine!r} is not supported; only 'pyarrow'")
+        if engine == "fastparquet":
+            # intake-parquet catalogs say so; the files are the same Parquet
+            import warnings
+
+            warnings.warn(
+                f"parquet engine 'fastparquet' asked for {urlpath!r}: reading with pyarrow",
+                UserWarning,
+                stacklevel=2,
+            )
+        elif engine not in (None, "pyarrow", "auto"):
+            raise ValueError(
+                f"parquet engine {engine!r} is not supported for {urlpath!r}; "
+                "use 'pyarrow' (or 'fastparquet', read with pyarrow)"
+            )
         self.kwargs = kwargs
 
     def _plan(self) -> dict:

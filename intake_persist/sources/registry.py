@@ -42,6 +42,7 @@ ALIASES: Mapping[str, str] = MappingProxyType(
         "intake.source.jsonfiles.JSONFileSource": "json",
         "intake.source.jsonfiles.JSONLinesFileSource": "jsonl",
         "intake.source.npy.NpySource": "numpy",
+        "intake.source.npy.NPySource": "numpy",  # the class name intake 0.7.0 has
         "npy": "numpy",
         "intake.source.zarr.ZarrArraySource": "ndzarr",
         "intake_xarray.netcdf.NetCDFSource": "netcdf",

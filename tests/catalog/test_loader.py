@@ -4,7 +4,13 @@ import pytest
 
 from intake_persist import open_catalog
 from intake_persist.catalog.catalog import Catalog, YAMLFileCatalog, YAMLFilesCatalog
-from intake_persist.catalog.errors import CatalogError, CatalogSyntaxError, EntryError
+from intake_persist.catalog.errors import (
+    CatalogError,
+    CatalogSyntaxError,
+    EntryError,
+    ObsoleteDataSourceError,
+    ValidationError,
+)
 from intake_persist.sources.registry import UnknownDriverError
 
 BASIC = """
@@ -31,7 +37,10 @@ def test_open_and_list(write_cat, tmp_path):
     assert len(cat) == 2
     assert "a" in cat and "zz" not in cat
     assert cat.metadata == {"version": 1, "team": "data"}
-    assert cat.b.value == str(tmp_path)
+    # a local CATALOG_DIR ends with "/", as in intake 0.7.0
+    assert cat.b.value == f"{tmp_path}/"
+    # the catalog is named after its file (intake 0.7.0); no description was written
+    assert cat.name == "cat" and cat.description is None
 
 
 def test_pathlike_and_file_scheme(write_cat):
@@ -60,9 +69,11 @@ def test_list_and_glob_merge(write_cat, tmp_path):
     )
     assert isinstance(cat, YAMLFilesCatalog)
     assert list(cat) == ["x", "y"]
-    assert cat.metadata == {"m": 2}
+    # as intake 0.7.0 flattens files: their metadata stays theirs; named by count
+    assert cat.metadata == {}
+    assert cat.name == "2 files" and cat.description == "Catalog generated from 2 files"
     # CATALOG_DIR is each file's own directory
-    assert cat.x.value == str(tmp_path / "one")
+    assert cat.x.value == f"{tmp_path / 'one'}/"
     cat = open_catalog(str(tmp_path / "*/cat*.yaml"))
     assert sorted(cat) == ["x", "y"]
     cat = open_catalog(str(tmp_path / "one"))
@@ -138,7 +149,6 @@ def test_real_world_sections_do_not_stop_opening(write_cat):
         plugins:
           source:
             - module: intake_xarray
-            - dir: '{{ CATALOG_DIR }}/plugins'
         name: old
         version: 1
         something_unknown: [1, 2]
@@ -176,13 +186,31 @@ def test_real_world_sections_do_not_stop_opening(write_cat):
     assert "cache" not in src._init_kwargs
 
 
+def test_plugins_dir_is_refused(write_cat):
+    # intake 0.7.0 no longer loads plugins from a directory of scripts, and says so
+    path = write_cat("""
+        plugins:
+          source:
+            - dir: '{{ CATALOG_DIR }}/plugins'
+        sources: {a: {driver: echo}}
+    """)
+    with pytest.raises(ValidationError, match="no longer supported") as info:
+        open_catalog(path)
+    assert info.value.line == 3 and path in str(info.value)
+
+
 def test_old_list_layout(write_cat):
-    cat = open_catalog(write_cat("sources:\n  - name: a\n    driver: echo\n"))
-    assert list(cat) == ["a"]
+    # refused as intake 0.7.0 refuses it, showing the rewrite
+    with pytest.raises(ObsoleteDataSourceError, match="old list syntax") as info:
+        open_catalog(write_cat("sources:\n  - name: a\n    driver: echo\n"))
+    assert "sources:\n  abc:\n    driver: csv" in str(info.value)
+    assert info.value.line == 1
 
 
-def test_null_sources_is_empty_catalog(write_cat):
-    assert list(open_catalog(write_cat("sources:\n"))) == []
+def test_null_sources_is_refused(write_cat):
+    with pytest.raises(ValidationError, match="'sources' must be a mapping of entries, got null"):
+        open_catalog(write_cat("sources:\n"))
+    assert list(open_catalog(write_cat("sources: {}\n", "empty.yaml"))) == []
 
 
 def test_catalog_yaml_and_describe(write_cat):
@@ -212,7 +240,8 @@ def test_memory_filesystem_catalog():
     try:
         cat = open_catalog("memory://ipcat/sub/cat.yaml", persist_mode="never")
         assert list(cat) == ["a", "b"]
-        assert cat.b.value == "memory://ipcat/sub"
+        # a remote CATALOG_DIR is the parent URL as the filesystem gives it, no "/"
+        assert cat.b.value == "memory:///ipcat/sub"
         cat = open_catalog("memory://ipcat/sub/*.yaml", persist_mode="never")
         assert sorted(cat) == ["a", "b", "c"]
     finally:

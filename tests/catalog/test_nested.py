@@ -45,10 +45,10 @@ def test_nested_access(tree, tmp_path):
     assert isinstance(sub, YAMLFileCatalog)
     assert sub.entry_name == "sub" and sub.catalog_object is cat
     assert list(sub) == ["mid1", "deeper"]
-    # CATALOG_DIR of a nested file is its own directory
-    assert sub.mid1.value == str(tmp_path / "sub")
-    assert sub.deeper.leaf1.value == str(tmp_path / "sub" / "deeper")
-    assert cat["sub.deeper.leaf1"].value == str(tmp_path / "sub" / "deeper")
+    # CATALOG_DIR of a nested file is its own directory, ending with "/" (intake 0.7.0)
+    assert sub.mid1.value == f"{tmp_path / 'sub'}/"
+    assert sub.deeper.leaf1.value == f"{tmp_path / 'sub' / 'deeper'}/"
+    assert cat["sub.deeper.leaf1"].value == f"{tmp_path / 'sub' / 'deeper'}/"
     assert cat.sub.describe()["container"] == "catalog"
     assert cat.sub.describe()["description"] == "a nested catalog"
     assert list(cat.many) == ["mid1", "deeper"]
