@@ -41,8 +41,11 @@ def get_fs(url: str, **storage_options: Any):
 def read_text(url: str, **storage_options: Any) -> str:
     """The whole file as text; ``FileNotFoundError`` names the URL."""
     if is_local(url):
-        with open(strip_file_scheme(url), encoding="utf-8") as f:
-            return f.read()
+        with open(strip_file_scheme(url), "rb") as f:
+            data = f.read()
+        # decoded whole (not through a text stream), so that a UnicodeDecodeError's
+        # offsets are those of the file; newlines as text mode would give them
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     fs, path = get_fs(url, **storage_options)
     try:
         with fs.open(path, "rb") as f:

@@ -104,6 +104,51 @@ class UnknownDriverError(IntakePersistError, ValueError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class CatalogEncodingError(CatalogSyntaxError, UnicodeError):
+    """The catalog file is not UTF-8 text (the message gives the byte offset and line)."""
+
+
+class CatalogLimitError(CatalogError):
+    """A catalog goes past a limit that keeps opening and rendering bounded: nesting
+    depth, YAML alias expansion, the work or output size of a template
+    (:mod:`intake_persist.catalog.limits` holds the numbers)."""
+
+
+class CatalogRecursionError(CatalogLimitError, RecursionError):
+    """Structures or nested catalogs nested deeper than the limit (a catalog including
+    itself without end, a YAML document thousands of levels deep)."""
+
+
+class TemplateLimitError(TemplateError, CatalogLimitError):
+    """A template does too much work, builds too large a value or output, or recurses
+    too deep."""
+
+
+class TemplateArithmeticError(TemplateError, ArithmeticError):
+    """A template expression divides by zero or overflows."""
+
+
+class TemplateTypeError(TemplateError, TypeError):
+    """A template expression applies an operation to values of the wrong type."""
+
+
+class DriverArgumentError(EntryError, TypeError):
+    """An entry's arguments do not fit its driver's constructor (a missing or unexpected
+    argument): still a ``TypeError``, as with intake."""
+
+
+class DriverError(EntryError):
+    """A driver's constructor refused an entry's arguments."""
+
+
+class EntryDriverError(EntryError, UnknownDriverError):
+    """An entry's driver is unknown (the message names the entry and the known drivers)."""
+
+
+class DriverImportError(EntryDriverError, ImportError):
+    """An entry's driver, a dotted class path, cannot be imported."""
+
+
 # ----------------------------------------------------------------- the store
 
 

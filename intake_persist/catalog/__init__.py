@@ -27,6 +27,16 @@ _LAZY = {
     "ShellNotAllowedError": "errors",
     "PersistModeError": "errors",
     "PERSIST_MODES": "errors",
+    "CatalogEncodingError": "errors",
+    "CatalogLimitError": "errors",
+    "CatalogRecursionError": "errors",
+    "DriverArgumentError": "errors",
+    "DriverError": "errors",
+    "DriverImportError": "errors",
+    "EntryDriverError": "errors",
+    "TemplateArithmeticError": "errors",
+    "TemplateLimitError": "errors",
+    "TemplateTypeError": "errors",
 }
 
 __all__ = list(_LAZY)

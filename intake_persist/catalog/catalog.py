@@ -15,7 +15,7 @@ from typing import Any
 from .. import _io
 from ..sources.base import DataSource, Schema
 from .entry import CatalogEntry, EntrySource
-from .errors import DuplicateKeyError, check_persist_mode
+from .errors import CatalogEncodingError, DuplicateKeyError, check_persist_mode
 
 _GLOB_CHARS = ("*", "?", "[")
 _YAML_SUFFIXES = (".yaml", ".yml")
@@ -78,7 +78,7 @@ def _line_of(text: str, keys: list) -> int | None:
 
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError, ValueError):
         return None
     line = None
     for key in keys:
@@ -133,6 +133,19 @@ def _read_catalog_text(url: str, storage_options: dict) -> str:
         raise FileNotFoundError(f"catalog file not found: {url}") from None
     except IsADirectoryError:
         raise IsADirectoryError(f"catalog path is a directory, not a file: {url}") from None
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(exc, url) from None
+
+
+def _encoding_error(exc: UnicodeDecodeError, url: str) -> CatalogEncodingError:
+    data = exc.object if isinstance(exc.object, bytes) else b""
+    line = data[: exc.start].count(b"\n") + 1
+    return CatalogEncodingError(
+        f"catalog {url}, line {line}: not UTF-8 text (byte {data[exc.start:exc.start + 1]!r} "
+        f"at offset {exc.start}: {exc.reason}); save the file as UTF-8",
+        url=url,
+        line=line,
+    )
 
 
 # ---- the catalog ------------------------------------------------------------------

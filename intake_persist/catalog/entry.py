@@ -9,11 +9,20 @@ source, then applies the persist mode (SPEC section 6).
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from ..errors import (
+    CatalogError,
+    CatalogRecursionError,
+    DriverImportError,
+    EntryDriverError,
+    UnknownDriverError,
+)
 from ..sources.registry import get_driver_class, recorded_driver, resolve_driver_name
 from .errors import EntryError, ParameterError, TemplateError, check_persist_mode
+from .limits import MAX_CATALOG_NESTING, driver_error, located, located_os_error
 
 if TYPE_CHECKING:
     from ..sources.base import DataSource
@@ -92,6 +101,41 @@ def _same_protocol(args: dict, parent: Any) -> bool:
     return protocol(path) == protocol(urls[0])
 
 
+def _named(method):
+    """Errors of ``method`` name the entry and its catalog file: a CatalogError gets
+    them added to its message; running out of stack (a structure or catalog chain
+    nested without end) becomes a CatalogRecursionError."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except CatalogError as exc:
+            new = located(exc, self.url, self.name)
+            if new is exc:
+                raise
+            raise new from exc
+        except RecursionError as exc:
+            where = f"catalog {self.url}, " if self.url else ""
+            raise CatalogRecursionError(
+                f"{where}entry {self.name!r}: nested too deep (a structure or a chain of "
+                "catalogs without end)",
+                url=self.url,
+                entry=self.name,
+            ) from exc
+
+    return wrapper
+
+
+def _nesting(catalog: Any) -> int:
+    """How many catalogs ``catalog`` is nested in."""
+    n = 0
+    while catalog is not None and n <= MAX_CATALOG_NESTING:
+        catalog = getattr(catalog, "catalog_object", None)
+        n += 1
+    return n
+
+
 class CatalogEntry:
     """One ``sources:`` entry of a catalog file.
 
@@ -143,6 +187,7 @@ class CatalogEntry:
         return None if self._file is None else self._file.url
 
     @property
+    @_named
     def user_parameters(self) -> dict:
         """``{name: UserParameter}``: the catalog's parameters that the entry does not
         define itself, then the entry's own (as intake 0.7.0 lists them)."""
@@ -180,7 +225,14 @@ class CatalogEntry:
                 )
             md = self._spec.get("metadata")
             recorded = md.get("container") if isinstance(md, dict) else None
-            self._cls = get_driver_class(recorded_driver(name, recorded))
+            try:
+                self._cls = get_driver_class(recorded_driver(name, recorded))
+            except UnknownDriverError as exc:
+                imported = isinstance(exc.__cause__, ImportError)
+                cls = DriverImportError if imported else EntryDriverError
+                where = f"catalog {self.url}, " if self.url else ""
+                message = f"{where}entry {self.name!r}: {exc}"
+                raise cls(message, url=self.url, entry=self.name) from (exc.__cause__ or exc)
         return self._cls
 
     @property
@@ -211,6 +263,7 @@ class CatalogEntry:
         """intake's ``direct_access`` (forbid, allow or force; ``forbid`` when absent)."""
         return self._spec.get("direct_access", "forbid")
 
+    @_named
     def describe(self) -> dict:
         """What the entry is, without reading data: ``args`` and ``driver`` as written,
         ``container`` from the driver class (None for an unknown driver),
@@ -279,6 +332,7 @@ class CatalogEntry:
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         }
 
+    @_named
     def build(self, _persist_mode: str | None = None, **kwargs: Any) -> DataSource:
         """The original source for these parameter values (no persist-mode handling)."""
         from .templates import render
@@ -327,7 +381,15 @@ class CatalogEntry:
             if isinstance(extra, dict):
                 metadata = {**extra, **metadata}
         parent = self._catalog
-        if getattr(cls, "container", None) == "catalog" and parent is not None:
+        is_catalog = getattr(cls, "container", None) == "catalog"
+        if is_catalog and _nesting(parent) > MAX_CATALOG_NESTING:
+            raise CatalogRecursionError(
+                f"entry {self.name!r}: catalogs nested more than {MAX_CATALOG_NESTING} levels "
+                "deep (a catalog that includes itself?); refused",
+                url=self.url,
+                entry=self.name,
+            )
+        if is_catalog and parent is not None:
             # nested catalogs inherit the parent's mode and shell permission (a YAML file
             # cannot grant itself shell access); neither is part of the token
             args["persist_mode"] = _persist_mode or getattr(parent, "_persist_mode", "default")
@@ -335,7 +397,14 @@ class CatalogEntry:
             parent_so = getattr(parent, "_storage_options", None)
             if parent_so and "storage_options" not in args and _same_protocol(args, parent):
                 args["storage_options"] = dict(parent_so)
-        source = cls(**args, metadata=metadata)
+        try:
+            source = cls(**args, metadata=metadata)
+        except (CatalogError, RecursionError):
+            raise  # named by _named
+        except OSError as exc:  # a nested catalog's file: same class, entry named too
+            raise located_os_error(exc, self.url, self.name) from exc
+        except Exception as exc:
+            raise driver_error(exc, self.url, self.name, self._spec.get("driver")) from exc
         source.entry_name = self.name
         source.description = self.description
         if getattr(cls, "container", None) == "catalog" and parent is not None:
@@ -346,6 +415,7 @@ class CatalogEntry:
         source._entry = self
         return source
 
+    @_named
     def __call__(self, **kwargs: Any) -> DataSource:
         """The source for these user parameters (defaults otherwise), after the persist
         mode: ``persist_mode=`` (alias ``persist=``) overrides the catalog's mode."""

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from ..errors import (  # noqa: F401
     PERSIST_MODES,
+    CatalogEncodingError,
     CatalogError,
     CatalogException,
+    CatalogLimitError,
+    CatalogRecursionError,
     CatalogSyntaxError,
+    DriverArgumentError,
+    DriverError,
+    DriverImportError,
     DuplicateKeyError,
+    EntryDriverError,
     EntryError,
     ObsoleteDataSourceError,
     ObsoleteError,
@@ -15,7 +22,10 @@ from ..errors import (  # noqa: F401
     ParameterError,
     PersistModeError,
     ShellNotAllowedError,
+    TemplateArithmeticError,
     TemplateError,
+    TemplateLimitError,
+    TemplateTypeError,
     ValidationError,
     check_persist_mode,
 )

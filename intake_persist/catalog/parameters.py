@@ -28,6 +28,15 @@ _FALSE = {"false", "no", "n", "off", "0", "f", ""}
 _FUNC_DEFAULT = re.compile(r"^\s*(env|client_env|shell|client_shell)\((.*)\)\s*$", re.S)
 
 
+def _short(value: Any, limit: int = 200) -> str:
+    """``repr(value)``, cut to ``limit`` characters for error messages."""
+    try:
+        text = repr(value)
+    except Exception:  # a structure too deep to repr...
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 class _Refused(Exception):
     """Internal: a value cannot be coerced; the message says why."""
 
@@ -38,11 +47,17 @@ def _to_datetime(value: Any) -> _dt.datetime:
     if isinstance(value, _dt.date):
         return _dt.datetime(value.year, value.month, value.day)
     if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
-        return value.to_pydatetime()
+        try:
+            return value.to_pydatetime()
+        except (ValueError, OverflowError, TypeError) as exc:
+            raise _Refused(f"not a date/time ({exc})") from None
     if isinstance(value, bool):
         raise _Refused("not a date/time")
     if isinstance(value, (int, float)):
-        return _dt.datetime.fromtimestamp(value, tz=_dt.timezone.utc)
+        try:
+            return _dt.datetime.fromtimestamp(value, tz=_dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):  # NaN, inf, out of range
+            raise _Refused("not a date/time in the range of years 1 to 9999") from None
     if isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -122,10 +137,12 @@ def _to_list(value: Any) -> list:
             return []
         if text.startswith("["):
             from .._yaml import YAMLError, load
+            from .limits import check_yaml_text
 
             try:
+                check_yaml_text(text)
                 parsed = load(text)
-            except YAMLError:
+            except (YAMLError, ValueError, TypeError, OverflowError, RecursionError):
                 raise _Refused("not a list (bad YAML/JSON list syntax)") from None
             if isinstance(parsed, list):
                 return parsed
@@ -327,10 +344,13 @@ class UserParameter:
         try:
             return _COERCE[type_](value)
         except _Refused as exc:
-            raise ParameterError(
-                f"{self._where()}: value {value!r} is refused: {exc} (type {self.type})",
-                entry=self.entry,
-            ) from None
+            reason = str(exc)
+        except (ValueError, TypeError, OverflowError, OSError, RecursionError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        raise ParameterError(
+            f"{self._where()}: value {_short(value)} is refused: {reason} (type {self.type})",
+            entry=self.entry,
+        ) from None
 
     def coerce(self, value: Any) -> Any:
         """``value`` converted to the parameter's type, without the min/max/allowed checks."""

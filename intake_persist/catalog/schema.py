@@ -114,7 +114,10 @@ StrictLoader.add_constructor("tag:yaml.org,2002:python/tuple", _construct_tuple)
 
 def load_yaml(text: str, url: str | None = None) -> Any:
     """Parse catalog text; CatalogSyntaxError or DuplicateKeyError naming the line."""
+    from .limits import check_yaml_text, syntax_error
+
     where = url or "<string>"
+    check_yaml_text(text, url)  # depth and alias expansion, before libyaml sees it
     loader = StrictLoader(text)
     try:
         return loader.get_single_data()
@@ -136,6 +139,9 @@ def load_yaml(text: str, url: str | None = None) -> Any:
         raise CatalogSyntaxError(
             f"catalog {where}: invalid YAML at line {line}: {detail}", url=url, line=line
         ) from None
+    except (Exception, RecursionError, MemoryError) as exc:
+        # a constructor's failure: an integer too long, a date out of range...
+        raise syntax_error(exc, url) from exc
     finally:
         dispose = getattr(loader, "dispose", None)
         if dispose is not None:

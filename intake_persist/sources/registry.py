@@ -131,7 +131,7 @@ def get_driver_class(name: str) -> type:
     if isinstance(target, str):
         try:
             cls = _import_class(target)
-        except (ImportError, AttributeError) as exc:
+        except Exception as exc:  # ImportError, AttributeError, or the module's own failure
             raise UnknownDriverError(
                 f"driver {name!r} could not be imported ({exc}); "
                 f"known drivers: {', '.join(known_drivers())}"
