@@ -220,7 +220,7 @@ def test_catalog_including_itself_walks_to_a_clear_error(tmp_path):
         tmp_path,
         """
         sources:
-          again: {driver: yaml_file_cat, args: {path: '{{ CATALOG_DIR }}/cat.yaml'}}
+          again: {driver: yaml_file_cat, args: {path: '{{ CATALOG_DIR }}cat.yaml'}}
           data: {driver: csv, args: {urlpath: x.csv}}
         """,
     )
@@ -256,13 +256,15 @@ def test_bad_datetime_numbers_name_the_parameter(tmp_path, value):
     assert_names(info, path, "e")
 
 
-def test_bad_parameter_spec_names_the_file(tmp_path):
+def test_bad_parameter_bound_names_the_file_entry_and_parameter(tmp_path):
     path, cat = one_entry(
-        tmp_path, "driver: csv\nargs: {urlpath: x.csv}\nparameters: {p: {type: weird}}\n"
+        tmp_path,
+        "driver: csv\nargs: {urlpath: x.csv}\nparameters: {p: {type: int, default: 1, min: abc}}\n",
     )
     with pytest.raises(ParameterError) as info:
-        cat.get_entry("e").describe()
+        cat["e"]
     assert_names(info, path, "e")
+    assert "'p'" in str(info.value) and "abc" in str(info.value)
 
 
 def test_deep_list_parameter_text_is_refused_cleanly(tmp_path):

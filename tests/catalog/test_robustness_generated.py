@@ -172,7 +172,7 @@ def entry_specs(draw):
     if draw(st.integers(0, 6)):
         args = draw(st.dictionaries(st.sampled_from(ARG_NAMES), _values, max_size=5))
         if draw(st.integers(0, 3)) == 0:
-            args["path"] = "{{ CATALOG_DIR }}/cat.yaml"  # a catalog including itself
+            args["path"] = "{{ CATALOG_DIR }}cat.yaml"  # a catalog including itself
         entry["args"] = args if draw(st.integers(0, 12)) else draw(_values)
     if draw(st.booleans()):
         entry["parameters"] = draw(
@@ -195,7 +195,7 @@ VALID_ARGS = {
     "textfiles": {"urlpath": "{{ CATALOG_DIR }}*.txt"},
     "numpy": {"path": "x.npy"},
     "zarr": {"urlpath": "x.zarr", "component": "a"},
-    "yaml_file_cat": {"path": "{{ CATALOG_DIR }}/cat.yaml"},
+    "yaml_file_cat": {"path": "{{ CATALOG_DIR }}cat.yaml"},
 }
 
 
