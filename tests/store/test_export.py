@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import numpy as np
@@ -19,11 +18,6 @@ from store_helpers import (
 )
 
 from intake_persist import open_catalog
-
-
-def _needs(container):
-    if importlib.util.find_spec(f"intake_persist.containers.{container}") is None:
-        pytest.skip(f"the {container} writer is missing")
 
 
 def _open(tmp_path, text):
@@ -64,7 +58,6 @@ def test_export_relative_path_is_made_absolute(tmp_path, monkeypatch):
 
 
 def test_export_python(tmp_path):
-    _needs("python")
     items = write_jsonl(str(tmp_path / "r.jsonl"))
     text = jsonl_source(str(tmp_path / "r.jsonl")).export(str(tmp_path / "out"))
     assert _open(tmp_path, text).read() == items
@@ -75,7 +68,6 @@ def test_export_python(tmp_path):
 
 
 def test_export_ndarray(tmp_path):
-    _needs("ndarray")
     src, arr = array_source(str(tmp_path))
     text = src.export(str(tmp_path / "out"))
     np.testing.assert_array_equal(_open(tmp_path, text).read(), arr)

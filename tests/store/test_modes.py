@@ -136,7 +136,7 @@ def test_concurrent_resolves_of_an_expired_copy_refresh_once(store):
     import threading
 
     src = FrameSource(nparts=4, rows=2000)
-    store.persist(src, ttl=100)
+    stale = store.persist(src, ttl=100).metadata["version"]
     set_timestamp(store, src.token, time.time() - 1000)
     results, errors = [], []
 
@@ -151,8 +151,9 @@ def test_concurrent_resolves_of_an_expired_copy_refresh_once(store):
         t.start()
     for t in threads:
         t.join()
-    assert not errors
-    assert len({r.metadata["version"] for r in results}) == 1
+    assert not errors and len(results) == 6
+    (new,) = {r.metadata["version"] for r in results}  # all six got the same copy ...
+    assert new != stale and new == store.info(src)["versions"][0]  # ... the one new copy
     assert not store.needs_refresh(src)
 
 
