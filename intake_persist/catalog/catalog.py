@@ -412,15 +412,8 @@ class Catalog(DataSource):
     def to_dask(self) -> Any:
         raise TypeError("a catalog has no data of its own to turn into a dask collection")
 
-    def persist(self, ttl: float | None = None, **kwargs: Any) -> DataSource:
-        raise TypeError("a catalog cannot be persisted; persist its entries instead")
-
     def export(self, path: str, **kwargs: Any) -> str:
         raise TypeError("a catalog cannot be exported; export its entries instead")
-
-    @property
-    def has_been_persisted(self) -> bool:
-        return False
 
     def describe(self) -> dict:
         if self._entry is not None:

@@ -5,19 +5,20 @@ persist and export.
 writes the data of ``source`` under the directory ``url`` in the format for its
 container and returns ``{"driver", "args", "size", "npartitions"}``:
 
-=========== ========= ===================================================
-container   driver    what is written under ``url``
-=========== ========= ===================================================
-dataframe   parquet   ``part.00000.parquet``, ... one file per partition
-ndarray     ndzarr    a Zarr array (chunks along axis 0 follow partitions)
-python      jsonl     ``part.00000.jsonl``, ... one file per partition
-xarray      zarr      a consolidated Zarr group, written block by block
-=========== ========= ===================================================
+=========== ============= ===================================================
+container   driver        what is written under ``url``
+=========== ============= ===================================================
+dataframe   parquet       ``part.00000.parquet``, ... one file per partition
+ndarray     ndzarr        a Zarr array (chunks along axis 0 follow partitions)
+python      jsonl         ``part.00000.jsonl``, ... one file per partition
+xarray      zarr          a consolidated Zarr group, written block by block
+catalog     yaml_file_cat ``cat.yaml`` holding every entry of the catalog
+=========== ============= ===================================================
 
-``args["urlpath"]`` is always exactly ``url`` (the ``jsonl`` and ``parquet``
-drivers read every part file of a directory), so a caller can rewrite it into a
-template; the other args (``storage_options`` when given, ``encoder``) are
-relative to nothing.
+``args["urlpath"]`` is exactly ``url`` (the ``jsonl`` and ``parquet`` drivers read
+every part file of a directory; for a catalog it is ``url + "/cat.yaml"``), so a
+caller can rewrite it into a template; the other args (``storage_options`` when
+given, ``encoder``) are relative to nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ WRITERS = {
     "ndarray": "intake_persist.containers.ndarray",
     "python": "intake_persist.containers.python",
     "xarray": "intake_persist.containers.xarray",
+    "catalog": "intake_persist.containers.catalog",
 }
 
 

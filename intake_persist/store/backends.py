@@ -180,10 +180,10 @@ class LocalBackend:
         # threads of one process: an RLock; processes: filelock on cat.yaml.lock
         tlock = self._thread_locks.setdefault(self.root, threading.RLock())
         with tlock:
+            os.makedirs(self.root, exist_ok=True)  # again: clear() removes an empty store
             if self._lock is None:
                 from filelock import FileLock
 
-                os.makedirs(self.root, exist_ok=True)
                 self._lock = FileLock(os.path.join(self.root, layout.LOCK), thread_local=False)
             with self._lock:
                 yield

@@ -400,6 +400,25 @@ class Index:
             delay = min(delay * 2, 0.5)
         raise IndexConflict("could not update the index")  # pragma: no cover
 
+    def remove_if_empty(self) -> bool:
+        """Delete the index file (and, locally, its lock file) when it lists nothing;
+        True when no index is left. An index some writer has just added to stays."""
+        with self.backend.locked():
+            data, tag = self.backend.read()
+            if data is not None:
+                try:
+                    if Snapshot(data, tag).all():
+                        return False
+                except IndexDamaged:
+                    return False
+                if self.backend.tag() != tag:
+                    return False
+                self.backend.rm(layout.INDEX)
+            self._snap = None
+            if self.backend.is_local:  # removed while held: the next locker makes a new one
+                self.backend.rm(layout.LOCK)
+        return True
+
     # ---- repair ------------------------------------------------------------------
     def published(self) -> dict[str, dict[str, dict]]:
         """``{token: {vid: meta entry}}`` for every published copy (meta file present)

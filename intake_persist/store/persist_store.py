@@ -411,7 +411,7 @@ class PersistStore:
         keep = check_keep(keep)
         if is_copy(source):  # a store never holds a copy of a copy: redo the original
             source = original_of(source)
-        if source.container not in ("dataframe", "ndarray", "python", "xarray"):
+        if source.container not in ("dataframe", "ndarray", "python", "xarray", "catalog"):
             raise ValueError(f"cannot persist a source of container {source.container!r}")
         from ..containers import write
 
@@ -617,7 +617,9 @@ class PersistStore:
         self.backend.rmdir_if_empty(key)
 
     def clear(self) -> None:
-        """Remove every persisted source, its files, and empty the index."""
+        """Remove every persisted source and its files, then the index itself
+        (``cat.yaml`` and its lock file) and the store's folder when nothing else is
+        in it. Files the store did not write are left alone."""
 
         def fn(entries: Entries) -> list[str]:
             keys = list(entries)
@@ -632,6 +634,8 @@ class PersistStore:
         for k in keys:
             self._delete_token(k, detached=True)
         self.gc()
+        if self.index.remove_if_empty():
+            self.backend.rmdir_if_empty("")
 
     # ---- originals ----------------------------------------------------------------
     def backtrack(self, source_or_key: Any) -> Any:
