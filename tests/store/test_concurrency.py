@@ -59,6 +59,30 @@ def _leftovers(path: str) -> list[str]:
     return out
 
 
+def _interrupted(path: str) -> set[str]:
+    """What a kill interrupted, from what it left (look before ``gc``): ``persist`` (a
+    copy's ``.writing`` marker: its data or meta file were being written), ``index``
+    (a temporary file of ``cat.yaml``), ``prune`` (a data folder without its meta
+    file and without a marker: an old copy was being deleted). A published copy the
+    index does not list yet (gc reports it ``reindexed``) is an index write too."""
+    landed = set()
+    for name in os.listdir(path):
+        if name.startswith(layout.INDEX) and layout.TMP_MARK in name:
+            landed.add("index")
+        d = os.path.join(path, name)
+        if not (os.path.isdir(d) and layout.is_token(name)):
+            continue
+        names = set(os.listdir(d))
+        for n in names:
+            if n.endswith(layout.WRITING_SUFFIX):
+                landed.add("persist")
+        for n in names:
+            if (layout.is_vid(n) and n + layout.META_SUFFIX not in names
+                    and n + layout.WRITING_SUFFIX not in names):
+                landed.add("prune")
+    return landed
+
+
 @pytest.mark.slow
 def test_many_processes(tmp_path):
     path = str(tmp_path / "store")
@@ -132,6 +156,7 @@ def test_sigkill_at_random_moments(tmp_path):
     path = str(tmp_path / "store")
     rng = random.Random(1234)
     big = FrameSource(nparts=30, rows=15_000, seed=0)
+    landed = []  # per trial: what the kill interrupted
     for trial in range(6):
         p = subprocess.Popen([sys.executable, "-c", CRASHER, path, str(trial)],
                              env=subprocess_env(), stdout=subprocess.PIPE,
@@ -142,10 +167,16 @@ def test_sigkill_at_random_moments(tmp_path):
         p.wait()
         st = PersistStore(path)
         _check_consistent(st)  # the store opens and no entry is torn
+        interrupted = _interrupted(path)
         report = st.gc()  # the dead writer's leftovers go, without any grace period
+        landed.append(interrupted | ({"index"} if report["reindexed"] else set()))
         assert _leftovers(path) == [], (trial, report)
-        print(trial, len(st), {k: len(v) for k, v in report.items() if k != "dry_run"})
+        print(trial, sorted(landed[-1]), len(st),
+              {k: len(v) for k, v in report.items() if k != "dry_run"})
         _check_consistent(st)
+    # the kills fell inside writes, not only between them: else this test proves little
+    assert sum(bool(x) for x in landed) > len(landed) // 2, landed
+    assert any("persist" in x for x in landed), landed
     st = PersistStore(path)
     copy = st.persist(big, ttl=None)  # persisting again works
     pd.testing.assert_frame_equal(copy.read(), big.read())
