@@ -87,7 +87,7 @@ def test_persisted_catalog_opens_with_the_same_entries(store, two_files):
     assert md["container"] == "catalog" and md["driver"] == "yaml_file_cat"
     doc = yaml.safe_load(store.backend.read_bytes(f"{cat.token}/{md['versions'][0]}/cat.yaml"))
     assert sorted(doc["sources"]) == ["points", "sub", "trips"]
-    assert doc["metadata"] == {"team": "one"}
+    assert doc["metadata"] == cat.metadata == {}  # as intake: merged files keep their own
     assert "CATALOG_DIR" not in yaml.safe_dump(doc)
     # CATALOG_DIR became the folder of the file the entry came from
     assert doc["sources"]["points"]["args"]["urlpath"] == cat.points.token_args["urlpath"]
