@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--state", choices=("fresh", "expired"), help="only fresh or only expired entries"
     )
-    p.add_argument("--full", action="store_true", help="show whole tokens (default: 12 characters)")
+    p.add_argument("--full", action="store_true",
+                   help="show whole tokens and locations (default: fit the terminal)")
 
     p = _add(sub, "show", "show everything the store records for one entry")
     p.add_argument("key", metavar="KEY", help="token, unique token prefix, or unique name")
@@ -165,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave entries that already have a fresh copy alone",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--full", action="store_true",
+                   help="show whole tokens and locations (default: fit the terminal)")
 
     p = _add(
         sub,
@@ -210,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(sub, "catalog", "list or describe the entries of a catalog, without reading data")
     p.add_argument("catalog", metavar="CATALOG", help="catalog path or URL")
     p.add_argument("entry", metavar="ENTRY", nargs="?", help="describe this entry")
+    p.add_argument("--full", action="store_true",
+                   help="show whole drivers, descriptions and errors (default: fit the terminal)")
     return parser
 
 

@@ -183,6 +183,18 @@ def _location(loc: str | None, store_url: str, relative: bool) -> str:
     return loc[len(root) :] if relative and loc.startswith(root) else loc
 
 
+def _absolute_or_relative(con, build: Callable[[bool, bool], Any], full: bool):
+    """The table ``build(relative, full)`` with whole locations when it fits (or with
+    ``--full``), else with locations relative to the store, elided to fit."""
+    whole = build(False, True)
+    if full:
+        R.widen_for(con, whole)
+        return whole
+    if R.fits(con, whole):
+        return whole
+    return build(True, False)
+
+
 # ---- list ---------------------------------------------------------------------------
 
 
@@ -220,38 +232,34 @@ def cmd_list(args: argparse.Namespace) -> int:
             con.print(f"No persisted sources in {R.escape(url)}.")
         return 0
 
-    def build(relative: bool):
-        rows = []
-        for e in infos:
-            state = "[red]expired[/red]" if e["expired"] else "[green]fresh[/green]"
-            loc = _location(e.get("location"), url, relative)
-            rows.append(
-                [
-                    R.short_key(e["key"], args.full),
-                    R.escape(e.get("name") or "-"),
-                    R.escape(e.get("container") or "-"),
-                    R.fmt_size(e.get("size")),
-                    R.fmt_duration(e.get("age")),
-                    R.fmt_ttl(e.get("ttl")),
-                    state,
-                    R.escape(loc),
-                ]
-            )
-        columns = [
-            ("TOKEN", {"no_wrap": True, "style": "cyan"}),
-            ("NAME", {"overflow": "fold"}),
-            ("CONTAINER", {"no_wrap": True}),
-            ("SIZE", {"justify": "right", "no_wrap": True}),
-            ("AGE", {"justify": "right", "no_wrap": True}),
-            ("TTL", {"justify": "right", "no_wrap": True}),
-            ("STATE", {"no_wrap": True}),
-            ("LOCATION (in store)" if relative else "LOCATION", {"overflow": "fold"}),
+    def build(relative: bool, full: bool):
+        rows = [
+            [
+                R.short_key(e["key"], args.full),
+                e.get("name") or "-",
+                e.get("container") or "-",
+                R.fmt_size(e.get("size")),
+                R.fmt_duration(e.get("age")),
+                R.fmt_ttl(e.get("ttl")),
+                ("expired", "red") if e["expired"] else ("fresh", "green"),
+                _location(e.get("location"), url, relative),
+            ]
+            for e in infos
         ]
-        return R.table(columns, rows)
+        columns = [
+            R.Col("TOKEN", style="cyan"),
+            R.Col("NAME", shrink="middle", min=24, rank=0),
+            R.Col("CONTAINER"),
+            R.Col("SIZE", justify="right"),
+            R.Col("AGE", justify="right"),
+            R.Col("TTL", justify="right"),
+            R.Col("STATE"),
+            R.Col("IN STORE" if relative else "LOCATION", shrink="middle", min=12,
+                  rank=1),
+        ]
+        return R.fit_table(con, columns, rows, full=full)
 
-    table = build(relative=False)
-    if not R.fits(con, table):  # a narrow terminal: locations relative to the store
-        table = build(relative=True)
+    table = _absolute_or_relative(con, build, args.full)
     con.print(table)
     total = sum(e.get("size") or 0 for e in infos)
     expired = sum(1 for e in infos if e["expired"])
@@ -427,10 +435,19 @@ def get_entry(cat, dotted: str):
 
 
 def _describe(entry) -> dict:
+    """``entry.describe()``, with ``error`` set when the entry cannot be built as
+    written (its driver unknown, say): found without reading any data."""
     try:
-        return dict(entry.describe())
+        desc = dict(entry.describe())
     except Exception as exc:  # noqa: BLE001
         return {"name": getattr(entry, "name", None), "error": error_message(exc)}
+    check = getattr(entry, "driver_class", None)
+    if check is not None and not _is_catalog(entry):
+        try:
+            check()
+        except Exception as exc:  # noqa: BLE001
+            desc.setdefault("error", error_message(exc))
+    return desc
 
 
 def _declared_params(entry) -> list[str]:
@@ -452,12 +469,16 @@ def build_source(entry, name: str, params: dict[str, str]):
     try:
         declared = _declared_params(entry)
         mine = {k: v for k, v in params.items() if k in declared}
-        return entry(persist_mode="never", **mine)
+        source = entry(persist_mode="never", **mine)
     except (ValueError, TypeError, KeyError) as exc:
         msg = error_message(exc)
         if repr(name) not in msg and repr(name.rsplit(".", 1)[-1]) not in msg:
             msg = f"entry {name!r}: {msg}"
         raise CLIError(msg) from exc
+    # the store records the name as the command line says it: ``parent.child`` for an
+    # entry of a nested catalog, so that persist, list and catalog show one name
+    source.entry_name = name
+    return source
 
 
 def _check_params_used(params: dict[str, str], entries: list[tuple[str, Any]]) -> None:
@@ -513,12 +534,20 @@ class _Progress:
             self._progress.__exit__(*exc)
 
     def callback(self, label: str) -> Callable[[int, int], None] | None:
+        """``update(done, total)`` for one entry. Its bar appears at the first update
+        that knows the total, so it never reads ``0/?``."""
         if self._progress is None:
             return None
         progress = self._progress
-        task = progress.add_task(label, total=None)
+        task = None
 
         def update(done: int, total: int | None = None) -> None:
+            nonlocal task
+            if task is None:
+                if total is None:
+                    return
+                task = progress.add_task(label, total=total, completed=done)
+                return
             progress.update(task, completed=done, total=total)
 
         return update
@@ -557,15 +586,22 @@ def cmd_persist(args: argparse.Namespace) -> int:
     skipped: list[dict] = []
     failed: list[dict] = []
     if args.entries:
-        for name in args.entries:
-            entry = get_entry(cat, name)
+        # a name that is not there (or is a catalog) fails alone: the others go on
+        for name in dict.fromkeys(args.entries):
+            try:
+                entry = get_entry(cat, name)
+            except CLIError as exc:
+                failed.append({"entry": name, "error": _bare(name, str(exc))})
+                continue
             if _is_catalog(entry):
-                raise CLIError(f"entry {name!r} is a catalog; name its entries ({name}.ENTRY)")
+                failed.append({"entry": name, "error": f"entry {name!r} is a catalog; "
+                               f"name its entries ({name}.ENTRY)"})
+                continue
             selected.append((name, entry))
     else:
         for name, entry, exc in walk_entries(cat):
             if exc is not None:
-                failed.append({"entry": name, "error": error_message(exc)})
+                failed.append({"entry": name, "error": _bare(name, error_message(exc))})
             elif not _is_catalog(entry):
                 selected.append((name, entry))
     _check_params_used(params, selected)
@@ -576,9 +612,9 @@ def cmd_persist(args: argparse.Namespace) -> int:
         try:
             sources.append((name, build_source(entry, name, params)))
         except CLIError as exc:
-            if args.entries or (params and set(params) & set(_declared_params(entry))):
-                raise
-            failed.append({"entry": name, "error": str(exc)})
+            if params and set(params) & set(_declared_params(entry)):
+                raise  # a refused parameter value: nothing is written
+            failed.append({"entry": name, "error": _bare(name, str(exc))})
 
     store = open_store(args, create=True)
     persisted: list[dict] = []
@@ -592,12 +628,15 @@ def cmd_persist(args: argparse.Namespace) -> int:
                     skipped.append({"entry": name, "key": key, "reason": "fresh copy exists"})
                     continue
                 log.debug("persisting %s (%s)", name, key)
-                copy = store.persist(src, ttl=args.ttl, progress=bars.callback(name))
+                update = bars.callback(name)
+                if update is not None:  # the bar starts at 0/N, not after a partition
+                    update(0, src.npartitions)
+                copy = store.persist(src, ttl=args.ttl, progress=update)
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # noqa: BLE001 - go on with the other entries
                 log.debug("persisting %s failed", name, exc_info=args.verbose > 0)
-                failed.append({"entry": name, "error": error_message(exc)})
+                failed.append({"entry": name, "error": _bare(name, error_message(exc))})
                 continue
             summary = _copy_summary(store, key, copy)
             persisted.append(
@@ -630,30 +669,30 @@ def cmd_persist(args: argparse.Namespace) -> int:
     if persisted:
         url = _store_url(args)
 
-        def build(relative: bool):
+        def build(relative: bool, full: bool):
             rows = [
                 [
-                    R.escape(p["entry"]),
-                    R.short_key(p["key"] or "-"),
-                    R.escape(p["container"] or "-"),
+                    p["entry"],
+                    R.short_key(p["key"] or "-", full),
+                    p["container"] or "-",
                     R.fmt_size(p["size"]),
                     R.fmt_duration(p["seconds"], precise=True),
-                    R.escape(_location(p["location"], url, relative)),
+                    _location(p["location"], url, relative),
                 ]
                 for p in persisted
             ]
             columns = [
-                ("ENTRY", {"overflow": "fold"}),
-                ("TOKEN", {"no_wrap": True, "style": "cyan"}),
-                ("CONTAINER", {"no_wrap": True}),
-                ("SIZE", {"justify": "right", "no_wrap": True}),
-                ("TIME", {"justify": "right", "no_wrap": True}),
-                ("LOCATION (in store)" if relative else "LOCATION", {"overflow": "fold"}),
+                R.Col("ENTRY", shrink="middle", min=24, rank=0),
+                R.Col("TOKEN", style="cyan"),
+                R.Col("CONTAINER"),
+                R.Col("SIZE", justify="right"),
+                R.Col("TIME", justify="right"),
+                R.Col("IN STORE" if relative else "LOCATION", shrink="middle",
+                      min=12, rank=1),
             ]
-            return R.table(columns, rows)
+            return R.fit_table(con, columns, rows, full=full)
 
-        table = build(relative=False)
-        con.print(table if R.fits(con, table) else build(relative=True))
+        con.print(_absolute_or_relative(con, build, args.full))
     for s in skipped:
         con.print(f"skipped {R.escape(s['entry'])}: {R.escape(s['reason'])}")
     total = sum(p["size"] or 0 for p in persisted)
@@ -674,7 +713,27 @@ def cmd_persist(args: argparse.Namespace) -> int:
 
 def _report_persist_failures(failed: list[dict]) -> None:
     for f in failed:
-        sys.stderr.write(f"{PROG}: error: entry {f['entry']!r}: {f['error']}\n")
+        sys.stderr.write(f"{PROG}: error: {_say_once(f['entry'], f['error'])}\n")
+
+
+def _entry_prefixes(name: str) -> tuple[str, ...]:
+    leaf = name.rsplit(".", 1)[-1]
+    return tuple(dict.fromkeys((f"entry {name!r}: ", f"entry {leaf!r}: ")))
+
+
+def _bare(name: str, msg: str) -> str:
+    """``msg`` without the ``entry 'name': `` prefixes that layers below added."""
+    prefixes = _entry_prefixes(name)
+    while msg.startswith(prefixes):
+        msg = msg[len(next(p for p in prefixes if msg.startswith(p))):]
+    return msg
+
+
+def _say_once(name: str, msg: str) -> str:
+    """An error line about entry ``name`` that names it once: ``entry 'x': msg``, or
+    ``msg`` alone when it already names the entry."""
+    msg = _bare(name, msg)
+    return msg if repr(name) in msg else f"entry {name!r}: {msg}"
 
 
 # ---- refresh ------------------------------------------------------------------------
@@ -930,32 +989,33 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         return 0
     table_rows = []
     for r in rows:
-        desc = r["description"] or ""
         if r["error"]:
-            desc = f"[red]error: {R.escape(r['error'])}[/red]"
+            desc: Any = (f"error: {r['error']}", "red")
         else:
-            desc = R.escape(desc.strip().splitlines()[0] if desc.strip() else "")
-        table_rows.append(
-            [
-                R.escape(r["name"]),
-                R.escape(r["container"] or "-"),
-                R.escape(r["driver"] or "-"),
-                R.escape(", ".join(r["parameters"]) or "-"),
-                desc,
-            ]
-        )
-    con.print(
-        R.table(
-            [
-                ("ENTRY", {"overflow": "fold", "style": "bold"}),
-                ("CONTAINER", {"no_wrap": True}),
-                ("DRIVER", {"overflow": "fold"}),
-                ("PARAMETERS", {"overflow": "fold"}),
-                ("DESCRIPTION", {"overflow": "fold"}),
-            ],
-            table_rows,
-        )
-    )
+            text = (r["description"] or "").strip()
+            desc = text.splitlines()[0] if text else ""
+        table_rows.append([
+            (r["name"], "bold"),
+            r["container"] or "-",
+            r["driver"] or "-",
+            ", ".join(r["parameters"]) or "-",
+            desc,
+        ])
+    columns = [
+        R.Col("ENTRY", shrink="middle", min=24, rank=0),
+        R.Col("CONTAINER"),
+        R.Col("DRIVER", shrink="middle", min=10, rank=1),
+        R.Col("PARAMETERS", shrink="end", min=10, rank=2),
+        R.Col("DESCRIPTION", shrink="end", min=16, rank=3),
+    ]
+    table = R.fit_table(con, columns, table_rows, full=args.full)
+    if args.full:
+        R.widen_for(con, table)
+    con.print(table)
+    if not args.full:  # the table may cut errors short: each in full below it
+        for r in rows:
+            if r["error"]:
+                con.print(f"[red]{R.escape(_say_once(r['name'], r['error']))}[/red]")
     return 0
 
 
@@ -963,13 +1023,15 @@ def _print_description(name: str, desc: dict) -> None:
     con = R.console()
     from rich.table import Table
 
-    if desc.get("error"):
-        raise CLIError(f"entry {name!r}: {desc['error']}")
+    if desc.get("error") and "driver" not in desc:  # not even described
+        raise CLIError(_say_once(name, desc["error"]))
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold", no_wrap=True)
     t.add_column(overflow="fold")
     for field in ("name", "description", "driver", "container"):
         t.add_row(field, R.escape(desc.get(field) if desc.get(field) is not None else "-"))
+    if desc.get("error"):
+        t.add_row("error", f"[red]{R.escape(desc['error'])}[/red]")
     t.add_row("args", R.escape(_yaml_text(desc.get("args") or {}).rstrip()))
     if desc.get("metadata"):
         t.add_row("metadata", R.escape(_yaml_text(desc["metadata"]).rstrip()))

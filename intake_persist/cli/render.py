@@ -147,13 +147,115 @@ def table(columns: list[tuple[str, dict]], rows: list[list[Any]], title: str | N
     from rich.table import Table
 
     t = Table(
-        title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, show_edge=False
+        title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, show_edge=False,
+        collapse_padding=True,
     )
     for header, kwargs in columns:
         t.add_column(header, **kwargs)
     for row in rows:
         t.add_row(*row)
     return t
+
+
+ELLIPSIS = "\u2026"
+
+
+def elide(text: str, width: int, where: str = "middle") -> str:
+    """``text`` cut to ``width`` characters with an ellipsis: in the middle (keeping
+    two thirds for the end, which tells paths and dotted names apart) or at the end."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    if width == 1:
+        return ELLIPSIS
+    if where == "end":
+        return text[: width - 1] + ELLIPSIS
+    head = (width - 1) // 3
+    tail = width - 1 - head
+    return text[:head] + ELLIPSIS + text[len(text) - tail:]
+
+
+class Col:
+    """A column of :func:`fit_table`: ``shrink`` is None (always whole), ``"middle"``
+    or ``"end"`` (where the ellipsis goes); ``min`` the width it keeps when there is
+    room, given in ``rank`` order (lowest first); what is left is shared evenly."""
+
+    def __init__(self, header: str, shrink: str | None = None, min: int = 8, rank: int = 0,
+                 **kwargs: Any):
+        self.header, self.shrink, self.min, self.rank, self.kwargs = (
+            header, shrink, min, rank, kwargs)
+
+
+def fit_table(con, columns: list[Col], rows: list[list[Any]], full: bool = False):
+    """A table of plain-text cells (``str``, or ``(text, style)``) that fits the
+    console width with one line per row: columns that may shrink are narrowed and
+    their long cells elided; ``full`` keeps every cell whole (see :func:`widen_for`)."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    def plain(cell: Any) -> str:
+        return cell[0] if isinstance(cell, tuple) else ("-" if cell is None else str(cell))
+
+    natural = [max([cell_len(c.header)] + [cell_len(plain(r[i])) for r in rows])
+               for i, c in enumerate(columns)]
+    alloc = list(natural)
+    if not full:
+        overhead = _overhead(con, len(columns))
+        fixed = sum(n for n, c in zip(natural, columns, strict=True) if c.shrink is None)
+        budget = con.width - overhead - fixed
+        flex = sorted((i for i, c in enumerate(columns) if c.shrink is not None),
+                      key=lambda i: columns[i].rank)
+        for i in flex:  # each its minimum, in rank order, while there is room
+            alloc[i] = max(1, min(natural[i], columns[i].min, budget))
+            budget -= alloc[i]
+        # the room left is shared out evenly; a column that needs less than its share
+        # leaves the rest to the others (lower rank first when it does not divide)
+        while budget > 0:
+            hungry = [i for i in flex if alloc[i] < natural[i]]
+            if not hungry:
+                break
+            share = max(1, budget // len(hungry))
+            for i in hungry:
+                extra = min(share, natural[i] - alloc[i], budget)
+                alloc[i] += extra
+                budget -= extra
+    cols = []
+    for i, c in enumerate(columns):
+        kwargs = dict(c.kwargs, no_wrap=True, overflow="ellipsis")
+        if alloc[i] < natural[i]:
+            kwargs["width"] = alloc[i]
+        cols.append((elide(c.header, alloc[i], "end"), kwargs))
+    out_rows = []
+    for r in rows:
+        cells = []
+        for i, cell in enumerate(r):
+            text, style = cell if isinstance(cell, tuple) else (plain(cell), "")
+            if alloc[i] < cell_len(text):
+                text = elide(text, alloc[i], columns[i].shrink or "end")
+            cells.append(Text(text, style=style or ""))
+        out_rows.append(cells)
+    return table(cols, out_rows)
+
+
+def widen_for(con, renderable) -> None:
+    """Make the console as wide as ``renderable`` needs (``--full``: whole cells, one
+    line per row, however long)."""
+    from rich.measure import Measurement
+
+    wide = con.options.update(width=100_000, max_width=100_000)
+    need = Measurement.get(con, wide, renderable).maximum
+    if need > con.width:
+        con.width = need
+
+
+def _overhead(con, n: int) -> int:
+    """Characters a table of ``n`` columns spends on padding and rules."""
+    from rich.measure import Measurement
+
+    t = table([(f"c{i}", {"width": 1, "no_wrap": True}) for i in range(n)], [])
+    wide = con.options.update(width=100_000, max_width=100_000)
+    return Measurement.get(con, wide, t).maximum - n
 
 
 def fits(con, renderable) -> bool:

@@ -70,7 +70,7 @@ def test_persist_selected_entries_with_param(cli, catalog):
     assert r.code == 0, r
     assert [p["entry"] for p in r.json()["persisted"]] == ["trips", "sub.points"]
     listing = cli("list", "--json").json()["entries"]
-    assert sorted(e["name"] for e in listing) == ["points", "trips"]
+    assert sorted(e["name"] for e in listing) == ["sub.points", "trips"]
     # the parameter changed the source, so its token differs from the default one
     default = cli("persist", catalog, "trips", "--json").json()["persisted"][0]["key"]
     assert default != r.json()["persisted"][0]["key"]
@@ -100,7 +100,8 @@ def test_persist_unknown_parameter(cli, catalog):
 
 def test_persist_unknown_entry(cli, catalog):
     r = cli("persist", catalog, "nope", "--json")
-    assert r.code == 1 and r.out == ""
+    assert r.code == 1
+    assert r.json()["persisted"] == [] and r.json()["failed"][0]["entry"] == "nope"
     assert "nope" in r.err
 
 
@@ -188,16 +189,16 @@ def test_list_filters_and_sort(cli, catalog):
     assert [e["name"] for e in expired] == ["trips"]
     assert expired[0]["expired"] is True
     fresh = cli("list", "--state", "fresh", "--json").json()["entries"]
-    assert sorted(e["name"] for e in fresh) == ["logs", "points"]
+    assert sorted(e["name"] for e in fresh) == ["logs", "sub.points"]
 
     assert [e["name"] for e in cli("list", "--name", "t*", "--json").json()["entries"]] == ["trips"]
     assert cli("list", "--name", "zzz*", "--json").json()["entries"] == []
 
     by_name = [e["name"] for e in cli("list", "--sort", "name", "--json").json()["entries"]]
-    assert by_name == ["logs", "points", "trips"]
+    assert by_name == ["logs", "sub.points", "trips"]
     assert [e["name"] for e in cli("list", "--sort", "name", "-r", "--json").json()["entries"]] == [
         "trips",
-        "points",
+        "sub.points",
         "logs",
     ]
     by_ttl = [e["name"] for e in cli("list", "--sort", "ttl", "--json").json()["entries"]]
@@ -325,7 +326,7 @@ def test_remove(cli, persisted):
     assert r.code == 0, r
     assert r.json()["removed"] == [{"key": key, "name": "trips"}]
     names = sorted(e["name"] for e in cli("list", "--json").json()["entries"])
-    assert names == ["logs", "points"]
+    assert names == ["logs", "sub.points"]
     human = cli("remove", "logs")
     assert human.code == 0 and "removed logs" in human.out
 
@@ -389,7 +390,7 @@ def test_removed_with_keep_files_stays_removed_until_gc_delete_detached(cli, per
     assert (f"kept (removed from the index; --delete-detached deletes it) "
             f"{store_path / key / vid}") in human.out
     names = sorted(e["name"] for e in cli("list", "--json").json()["entries"])
-    assert names == ["logs", "points"]
+    assert names == ["logs", "sub.points"]
     assert sorted(p.name for p in (store_path / key).iterdir()) == kept
     r = cli("gc", "--delete-detached", "--json")
     assert r.code == 0, r
@@ -483,7 +484,7 @@ def test_options_after_the_command(cli, persisted):
 
 
 def test_human_gc_and_show_output(cli, persisted, store_path):
-    key = persisted["points"]["key"]
+    key = persisted["sub.points"]["key"]
     junk = store_path / key / "20000101T000000.000000-deadbeef"
     junk.mkdir()
     r = cli("gc", "--dry-run")
@@ -494,7 +495,7 @@ def test_human_gc_and_show_output(cli, persisted, store_path):
     assert f"removed {junk}" in r.out
     r = cli("gc")
     assert "nothing to do" in r.out
-    r = cli("show", "points")
+    r = cli("show", "sub.points")
     assert r.code == 0, r
     assert "original source" in r.out and "points.csv" in r.out
     assert "never" in r.out and "fresh" in r.out
