@@ -248,9 +248,7 @@ class Catalog(DataSource):
         out.update(self._parent_params)
         return out
 
-    def _add(
-        self, info: _FileInfo, metadata: dict, sources: dict, own: dict | None = None
-    ) -> None:
+    def _add(self, info: _FileInfo, metadata: dict, sources: dict, own: dict | None = None) -> None:
         if own and not self._files:
             self._own_fields = dict(own)
         self._files.append(info)
@@ -425,7 +423,7 @@ class Catalog(DataSource):
             "container": "catalog",
             "args": {k: v for k, v in self._init_kwargs.items() if k != "metadata"},
             "metadata": dict(self.metadata),
-            "user_parameters": [],
+            "user_parameters": [p.describe() for p in self.user_parameters.values()],
             "entries": list(self._raw),
         }
 
@@ -452,8 +450,14 @@ class YAMLFileCatalog(Catalog):
         metadata: dict | None = None,
         persist_mode: str = "default",
         allow_shell: bool = False,
+        text: str | None = None,
+        autoreload: bool = True,
         **kwargs: Any,
     ):
+        """``text`` (as in intake, deprecated there): the catalog's YAML itself, read
+        instead of the file (``path`` then only names it and sets ``CATALOG_DIR``).
+        ``autoreload`` is accepted for intake's signature; the file is read at open
+        and by ``reload()``."""
         super().__init__(
             metadata=metadata,
             persist_mode=persist_mode,
@@ -461,7 +465,13 @@ class YAMLFileCatalog(Catalog):
             storage_options=storage_options,
             **kwargs,
         )
+        self._text = text
+        self.autoreload = bool(autoreload)
         path = path if path is not None else urlpath
+        if path is None and text is not None:
+            self.path = None
+            self._load()
+            return
         if path is None:
             raise TypeError(f"{type(self).__name__} needs a 'path' (the catalog file's URL)")
         if isinstance(path, (list, tuple)):
@@ -475,6 +485,15 @@ class YAMLFileCatalog(Catalog):
         self._load()
 
     def _load(self) -> None:
+        if self._text is not None:
+            metadata, sources, params, own = parse_catalog(self._text, self.path)
+            cat_dir = catalog_dir_of(self.path) if self.path else None
+            self._add(_FileInfo(self.path, cat_dir, params), metadata, sources, own)
+            if self.entry_name is None and (own.get("name") or self.path):
+                self.entry_name = own.get("name") or name_from_path(self.path)
+            if self.description is None:
+                self.description = own.get("description")
+            return
         self._load_file(self.path)
         # as intake 0.7.0: the file's name (a nested catalog: its entry's name, set
         # by the entry) and its top-level description
@@ -486,7 +505,10 @@ class YAMLFileCatalog(Catalog):
 
 class YAMLFilesCatalog(Catalog):
     """A catalog merging several YAML files: a list of paths/URLs, globs or directories.
-    Entries of later files replace same-named entries of earlier ones."""
+
+    As in intake 0.7.0, an entry name found in two files is an error
+    (:class:`DuplicateKeyError`); with ``flatten=False`` each file is instead one
+    entry, a nested catalog named after the file."""
 
     name = "yaml_files_cat"
 
@@ -498,6 +520,7 @@ class YAMLFilesCatalog(Catalog):
         metadata: dict | None = None,
         persist_mode: str = "default",
         allow_shell: bool = False,
+        flatten: bool = True,
         **kwargs: Any,
     ):
         super().__init__(
@@ -507,6 +530,7 @@ class YAMLFilesCatalog(Catalog):
             storage_options=storage_options,
             **kwargs,
         )
+        self._flatten = bool(flatten)
         path = path if path is not None else urlpath
         if path is None:
             raise TypeError(f"{type(self).__name__} needs a 'path' (files, globs or a directory)")
@@ -520,9 +544,7 @@ class YAMLFilesCatalog(Catalog):
         self._pattern = pattern.replace(os.sep, "/")
         self._load()
 
-    def _add(
-        self, info: _FileInfo, metadata: dict, sources: dict, own: dict | None = None
-    ) -> None:
+    def _add(self, info: _FileInfo, metadata: dict, sources: dict, own: dict | None = None) -> None:
         # as intake 0.7.0 flattens several files: one name in two files is an error,
         # and the files' own metadata stays theirs
         clash = sorted(set(sources) & set(self._raw))
@@ -540,7 +562,17 @@ class YAMLFilesCatalog(Catalog):
     def _load(self) -> None:
         urls = expand_paths(self.path, self._storage_options)
         for url in urls:
-            self._load_file(url)
+            if self._flatten:
+                self._load_file(url)
+                continue
+            base = url.rstrip("/").rsplit("/", 1)[-1]
+            name = base.replace(".yaml", "").replace(".yml", "")
+            spec = {
+                "driver": "yaml_file_cat",
+                "description": f"YAML file: {name}",
+                "args": {"path": url},
+            }
+            self._add(_FileInfo(None, _io.parent(url), None), {}, {name: spec}, None)
         if self.entry_name is None:
             if self._given_list:
                 self.entry_name = f"{len(urls)} files"

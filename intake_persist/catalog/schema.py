@@ -122,11 +122,19 @@ def load_yaml(text: str, url: str | None = None) -> Any:
     try:
         return loader.get_single_data()
     except _Duplicate as dup:
+        entry = entry_at_line(text, dup.line)
+        if entry is None:
+            what = f"duplicate key {dup.key!r}"
+        elif entry == str(dup.key) and _is_entry_key(text, dup.line):
+            what = f"entry {entry!r} is defined twice"
+        else:
+            what = f"entry {entry!r}: duplicate key {dup.key!r}"
         raise DuplicateKeyError(
-            f"catalog {where}, line {dup.line}: duplicate key {dup.key!r} "
-            f"(first given on line {dup.first}); a key may appear once in a mapping",
+            f"catalog {where}, line {dup.line}: {what} (first on line {dup.first}); "
+            "a key may appear once in a mapping",
             url=url,
             line=dup.line,
+            entry=entry,
         ) from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -146,6 +154,43 @@ def load_yaml(text: str, url: str | None = None) -> Any:
         dispose = getattr(loader, "dispose", None)
         if dispose is not None:
             dispose()
+
+
+def _sources_node(text: str) -> Any:
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "sources":
+            return value if isinstance(value, yaml.MappingNode) else None
+    return None
+
+
+def entry_at_line(text: str, line: int) -> str | None:
+    """The name of the ``sources:`` entry whose text spans 1-based ``line``."""
+    sources = _sources_node(text)
+    if sources is None:
+        return None
+    for key, _value in sources.value:
+        if key.start_mark.line + 1 == line:
+            return str(key.value)
+    for key, value in sources.value:
+        end = value.end_mark.line + 1  # a block ends at column 0 of the next key's line
+        if key.start_mark.line + 1 <= line and (
+            line < end or (line == end and value.end_mark.column > 0)
+        ):
+            return str(key.value)
+    return None
+
+
+def _is_entry_key(text: str, line: int) -> bool:
+    sources = _sources_node(text)
+    return sources is not None and any(k.start_mark.line + 1 == line for k, _ in sources.value)
 
 
 # ---- structure -----------------------------------------------------------------------
@@ -347,7 +392,7 @@ def check_catalog(data: Any, text: str, url: str | None) -> None:
         raise CatalogException(f"catalog {where.name} is empty (no YAML data)", url=url)
     if not isinstance(data, dict):
         raise ValidationError(
-            f"catalog {where.name}: a catalog must be a mapping with a 'sources' key, got "
+            f"catalog {where.name}, line 1: a catalog must be a mapping with a 'sources' key, got "
             f"{_type_name(data)}",
             url=url,
             line=1,

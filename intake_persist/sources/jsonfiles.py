@@ -81,10 +81,29 @@ class JSONLinesFileSource(_JSONBase):
     name = "jsonl"
     _suffixes = (".jsonl", ".jsonl.gz", ".jsonl.bz2", ".jsonl.xz", ".jsonl.zst", ".ndjson")
 
-    def __init__(self, urlpath: str | list, encoder: str = "json", **kwargs: Any):
+    def __init__(
+        self,
+        urlpath: str | list,
+        encoder: str = "json",
+        text_mode: bool = True,
+        text_encoding: str = "utf8",
+        compression: str | None = None,
+        read: bool = True,
+        storage_options: dict | None = None,
+        metadata: dict | None = None,
+    ):
+        # intake's JSONLinesFileSource arguments, by the same names
         if encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {encoder!r}; expected one of {', '.join(ENCODERS)}")
-        super().__init__(urlpath, **kwargs)
+        super().__init__(
+            urlpath,
+            text_mode=text_mode,
+            text_encoding=text_encoding,
+            compression=compression,
+            read=read,
+            storage_options=storage_options,
+            metadata=metadata,
+        )
         self.encoder = encoder
 
     def _get_partition(self, i: int) -> list:

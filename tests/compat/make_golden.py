@@ -27,6 +27,9 @@ What is recorded, per case (one JSON file each):
 * for an entry that is a catalog, the same fields of the nested catalog
   (``nested``), two levels deep.
 
+It also writes ``intake_drivers.json``: the constructor arguments of each intake
+driver that a built-in driver stands in for (issue #9, rule 9).
+
 Absolute paths (the catalogs directory, its ``memory://`` copy) are written as
 ``{CATALOGS}``; datetimes as ``{"__datetime__": iso}``; tuples as lists.
 """
@@ -167,6 +170,51 @@ def _copy_to_memory() -> None:
                 fs.pipe(f"{MEMORY_ROOT}/{rel}", src.read())
 
 
+# the intake 0.7.0 / intake-parquet drivers intake_persist stands in for (rule 9)
+INTAKE_DRIVERS = (
+    "intake.source.csv.CSVSource",
+    "intake.source.npy.NPySource",
+    "intake.source.textfiles.TextFilesSource",
+    "intake.source.jsonfiles.JSONFileSource",
+    "intake.source.jsonfiles.JSONLinesFileSource",
+    "intake.source.zarr.ZarrArraySource",
+    "intake_parquet.source.ParquetSource",
+    "intake.catalog.local.YAMLFileCatalog",
+    "intake.catalog.local.YAMLFilesCatalog",
+)
+SIGNATURES = os.path.join(HERE, "intake_drivers.json")
+
+
+def _signatures() -> dict:
+    """Constructor arguments of each driver in INTAKE_DRIVERS, by name."""
+    import importlib
+    import inspect
+
+    out = {}
+    for path in INTAKE_DRIVERS:
+        module, _, name = path.rpartition(".")
+        cls = getattr(importlib.import_module(module), name)
+        params = inspect.signature(cls.__init__).parameters.values()
+        out[path] = {
+            "name": cls.name,
+            "container": cls.container,
+            "arguments": [
+                p.name
+                for p in params
+                if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            ],
+            "required": [
+                p.name
+                for p in params
+                if p.name != "self"
+                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                and p.default is p.empty
+            ],
+            "var_keyword": any(p.kind == p.VAR_KEYWORD for p in params),
+        }
+    return out
+
+
 def main() -> int:
     import intake
 
@@ -177,6 +225,9 @@ def main() -> int:
     for var in UNSET_ENV:
         os.environ.pop(var, None)
     os.makedirs(GOLDEN, exist_ok=True)
+    with open(SIGNATURES, "w") as f:
+        json.dump(_signatures(), f, indent=1, sort_keys=True)
+        f.write("\n")
     _copy_to_memory()
     for case, spec in _cases().items():
         record: dict = {"case": case, "open": spec, "intake_version": intake.__version__}
