@@ -47,6 +47,8 @@ KEEP_ENCODING = (
     "calendar",
 )
 
+MASK_AND_SCALE = ("_FillValue", "missing_value", "scale_factor", "add_offset")
+
 
 def write(
     source: Any,
@@ -85,6 +87,9 @@ def write(
         write_block, source, n, client, progress, url, storage_options, plan, zarr_format
     )
     args: dict = {"urlpath": url, "consolidated": True}
+    raw = sorted(str(k) for k in undecoded(ds))
+    if raw:  # read back as the source gave them: values not masked or scaled
+        args["mask_and_scale"] = {k: False for k in raw}
     if storage_options:
         args["storage_options"] = storage_options
     from .ndarray import _du
@@ -227,14 +232,24 @@ def target(source: Any, plan: dict[str, int]) -> Any:
     ds = opener(dict(plan)) if opener is not None else source.to_dask()
     ds = _as_dataset(ds)
     ds = ds.chunk({d: plan[d] for d in ds.dims if d in plan})
+    raw = undecoded(ds)
     for name, var in ds.variables.items():
         enc = {k: var.encoding[k] for k in KEEP_ENCODING if k in var.encoding}
+        if name in raw:  # the attributes say it: the values are stored as they are
+            enc = {k: v for k, v in enc.items() if k not in MASK_AND_SCALE}
         if var.chunks is not None and name not in ds.xindexes:
             enc["chunks"] = tuple(min(plan[d], ds.sizes[d]) or 1 for d in var.dims)
         var.encoding = enc
     if cache is not None:
         cache[key] = ds
     return ds
+
+
+def undecoded(ds: Any) -> set:
+    """Variables whose ``_FillValue``/``scale_factor``/... are attributes, not
+    encodings: the source did not mask and scale them (rioxarray's default), and
+    the copy keeps them so."""
+    return {k for k, v in ds.variables.items() if set(v.attrs) & set(MASK_AND_SCALE)}
 
 
 def _grid(ds: Any, plan: dict[str, int]) -> list[tuple[str, list[tuple[int, int]]]]:
@@ -275,18 +290,33 @@ def write_block(
             continue  # written with the metadata
         if any(where[d][0] != 0 for d in gdims - dims):
             continue  # written by the block at index 0 along that dimension
-        owned[name] = var.isel({d: slice(*where[d][1]) for d in var.dims if d in where})
+        piece = var.isel({d: slice(*where[d][1]) for d in var.dims if d in where})
+        piece.attrs = {}  # attributes went with the metadata; values are encoded as stored
+        owned[name] = piece
     if not owned:
         return 0
     sub = xr.Dataset(owned)
     with dask.config.set(scheduler="synchronous"):
         sub = sub.load()
-    region = {d: slice(*where[d][1]) for d in sub.dims}
-    sub.to_zarr(
-        **_where(url, storage_options),
-        region=region,
-        mode="r+",
-        consolidated=False,
-        zarr_format=zarr_format,
-    )
+    raw = undecoded(ds) & set(owned)
+    if raw:  # values as they are: straight into the Zarr arrays
+        import numpy as np
+        import zarr
+
+        group = zarr.open_group(**_where(url, storage_options), mode="r+",
+                                zarr_format=zarr_format)
+        for name in raw:
+            var = sub.variables[name]
+            key = tuple(slice(*where[d][1]) for d in var.dims)
+            group[str(name)][key] = np.asarray(var.values)
+    rest = sub.drop_vars(list(raw))
+    if rest.variables:
+        region = {d: slice(*where[d][1]) for d in rest.dims}
+        rest.to_zarr(
+            **_where(url, storage_options),
+            region=region,
+            mode="r+",
+            consolidated=False,
+            zarr_format=zarr_format,
+        )
     return int(sub.nbytes)

@@ -87,7 +87,7 @@ def test_glob_by_coords_and_list(where, tmp_path):
     xr.testing.assert_identical(NetCDFSource(urls).read(), expected)
 
 
-def test_pattern_fields_become_coordinates(where):
+def test_pattern_fields_become_coordinates(where, tmp_path):
     members = {}
     for m in (3, 1, 2):
         members[m] = make_dataset(ntime=5, seed=m)
@@ -97,6 +97,8 @@ def test_pattern_fields_become_coordinates(where):
     assert got["member"].values.tolist() == [1, 2, 3]  # files sorted by path
     for m in (1, 2, 3):
         xr.testing.assert_equal(got.sel(member=m).drop_vars("member"), _expected(members[m]))
+    copy = src.persist(store=PersistStore(str(tmp_path / "store")))
+    xr.testing.assert_identical(copy.read(), got)
     # path_as_pattern=False: braces are a literal part of the name
     with pytest.raises(FileNotFoundError):
         NetCDFSource(f"{where.base}/run_{{member:d}}_x.nc", path_as_pattern=False).read()

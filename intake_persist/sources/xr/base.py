@@ -252,6 +252,15 @@ def combine(datasets: list, combine: str | None, concat_dim: Any, kwargs: dict) 
     raise ValueError(f"combine must be 'by_coords' or 'nested', got {combine!r}")
 
 
+def file_chunks(chunks: Any, new_dims: Any) -> Any:
+    """``chunks`` for opening one of several files: without the dimensions that only
+    the joined dataset has (``concat_dim``, pattern fields)."""
+    if not isinstance(chunks, dict):
+        return chunks
+    new = {new_dims} if isinstance(new_dims, str) else set(new_dims or ())
+    return {k: v for k, v in chunks.items() if k not in new}
+
+
 def add_fields(ds: Any, fields: dict) -> Any:
     """The pattern's fields of a file as scalar coordinates of its dataset."""
     if not fields:

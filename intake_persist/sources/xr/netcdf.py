@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import XarraySource, add_fields, combine, open_files
+from .base import XarraySource, add_fields, combine, file_chunks, open_files
 
 _MF_KEYS = {"compat", "data_vars", "coords", "join", "combine_attrs", "fill_value", "parallel"}
 
@@ -79,11 +79,21 @@ class NetCDFSource(XarraySource):
         if not targets:
             raise FileNotFoundError(f"no files match {self.urlpath!r}")
         datasets = []
+        new_dims = {*(fields[0] if fields else {}), *_names(self.concat_dim)}
+        per_file = file_chunks(chunks if chunks is not None else {}, new_dims)
         for target, f in zip(targets, fields, strict=True):
-            ds = xr.open_dataset(target, chunks=chunks if chunks is not None else {}, **kw)
+            ds = xr.open_dataset(target, chunks=per_file, **kw)
             if preprocess is not None:
                 from .._files import import_object
 
                 ds = import_object(preprocess)(ds)
             datasets.append(add_fields(ds, f))
         return combine(datasets, self.combine, self.concat_dim, self.xarray_kwargs)
+
+
+def _names(dim: Any) -> list:
+    if dim is None:
+        return []
+    if isinstance(dim, str):
+        return [dim]
+    return [d for d in dim if isinstance(d, str)]

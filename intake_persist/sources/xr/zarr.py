@@ -77,7 +77,10 @@ def as_dataarray(ds: Any) -> Any:
     """A Zarr copy of a DataArray (marked by the writer) back as a DataArray."""
     if DATAARRAY_ATTR not in ds.attrs:
         return ds
-    name = ds.attrs[DATAARRAY_ATTR]
+    mark = ds.attrs[DATAARRAY_ATTR]  # [name], or [] for a DataArray without one
+    if isinstance(mark, str):
+        mark = [mark]
+    name = list(mark)[0] if len(mark) else None
     var = name if name is not None else UNNAMED
     arr = ds[var if var in ds.data_vars else next(iter(ds.data_vars))]
     arr.name = name
