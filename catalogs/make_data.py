@@ -34,6 +34,36 @@ def trips(year: int, rng: np.random.Generator, n: int = 40) -> pd.DataFrame:
     )
 
 
+def weather(path: Path) -> None:
+    """Hourly 2 m temperature and precipitation over one day on a 3 x 4 grid,
+    CF-encoded (packed precipitation, time units), as NetCDF-4."""
+    import xarray as xr
+
+    rng = np.random.default_rng(20240602)
+    time = pd.date_range("2024-06-01", periods=24, freq="h")
+    lat = np.array([40.6, 40.7, 40.8])
+    lon = np.array([-74.0, -73.9, -73.8, -73.7])
+    hours = np.arange(24)[:, None, None]
+    t2m = 18 + 6 * np.sin((hours - 9) / 24 * 2 * np.pi) + rng.normal(0, 0.5, (24, 3, 4))
+    precip = np.round(rng.gamma(0.3, 1.5, (24, 3, 4)), 2)
+    ds = xr.Dataset(
+        {
+            "t2m": (("time", "lat", "lon"), t2m.astype("float32"),
+                    {"units": "degC", "long_name": "2 m air temperature"}),
+            "precip": (("time", "lat", "lon"), precip,
+                       {"units": "mm/h", "long_name": "precipitation rate"}),
+        },
+        coords={"time": time, "lat": ("lat", lat, {"units": "degrees_north"}),
+                "lon": ("lon", lon, {"units": "degrees_east"})},
+        attrs={"title": "intake_persist example weather", "Conventions": "CF-1.8"},
+    )
+    encoding = {
+        "precip": {"dtype": "int16", "scale_factor": 0.01, "_FillValue": -1},
+        "time": {"units": "hours since 2024-06-01", "calendar": "standard"},
+    }
+    ds.to_netcdf(path, format="NETCDF4", engine="netcdf4", encoding=encoding)
+
+
 def main() -> None:
     rng = np.random.default_rng(20240601)
     if DATA.exists():
@@ -89,6 +119,9 @@ def main() -> None:
         dtype="float32", **kwargs,
     )  # fmt: skip
     arr[:] = temps.astype("float32")
+
+    # netcdf: a small NetCDF-4 dataset for the xarray drivers (its own seed)
+    weather(DATA / "weather.nc")
 
     # the nested catalog's data
     pd.DataFrame(
