@@ -6,6 +6,8 @@ when first needed, so ``import intake_persist`` stays fast.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -35,10 +37,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs; resolved lazily at run time
 
 
 def __getattr__(name: str) -> Any:
-    if name == "store":
-        from .store import get_store
-
-        return get_store()
     if name == "tokenize":
         from .tokens import token_of
 
@@ -53,3 +51,34 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+class _Package(types.ModuleType):
+    """The class of this module: ``intake_persist.store`` is the configured store.
+
+    The name is also that of the ``intake_persist.store`` sub-package; when the
+    sub-package is imported, the import system sets it as this module's attribute,
+    which the setter keeps out of the way (it stays in ``sys.modules``)."""
+
+    @property
+    def store(self):
+        """The shared :class:`PersistStore` of the configured persist path, bound at
+        each use (``INTAKE_PERSIST_PATH``, ``conf.yaml``)."""
+        from .store.shared import shared
+
+        return shared()
+
+    @store.setter
+    def store(self, value: Any) -> None:
+        if not isinstance(value, types.ModuleType):
+            raise AttributeError(
+                "intake_persist.store is the configured store; set INTAKE_PERSIST_PATH or "
+                "conf.yaml, or make an explicit PersistStore(path)"
+            )
+
+    @store.deleter
+    def store(self) -> None:
+        pass
+
+
+sys.modules[__name__].__class__ = _Package
