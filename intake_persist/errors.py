@@ -77,6 +77,11 @@ class EntryValidationError(ValidationError, EntryError):
     """A :class:`ValidationError` in one entry (also an :class:`EntryError`)."""
 
 
+class InvalidDriverError(EntryValidationError, TypeError):
+    """An entry's ``driver`` is not a string, a list or a mapping (a ``TypeError``,
+    as in intake)."""
+
+
 class ParameterValidationError(ValidationError, ParameterError):
     """A :class:`ValidationError` in a parameter spec (also a :class:`ParameterError`)."""
 

@@ -245,8 +245,8 @@ class UserParameter:
     def __init__(
         self,
         name: str,
-        description: str = "",
-        type: str = "str",
+        description: str | None = None,
+        type: str | None = None,
         default: Any = None,
         min: Any = None,
         max: Any = None,
@@ -254,14 +254,16 @@ class UserParameter:
         entry: str | None = None,
     ):
         self.name = name
-        self.description = description or ""
+        self.description = description
         self.entry = entry
-        if type is None and default is not None:  # intake: the default's type
-            type = {bool: "bool", int: "int", float: "float", list: "list", dict: "dict"}.get(
-                builtins_type(default), "str"
-            )
+        if type is None:
+            # as intake 0.7.0: the default's type ('NoneType' without a default,
+            # which then takes values as they are)
+            type = builtins_type(default).__name__
+            t = normalize_type(type) if normalize_type(type) in TYPES else "other"
+        else:
+            t = normalize_type(type)
         self.type_as_written = type if isinstance(type, str) else None
-        t = normalize_type(type)
         if t not in TYPES:
             raise ParameterError(
                 f"{self._where()}: unknown type {type!r}; valid types are: {', '.join(TYPES)}",

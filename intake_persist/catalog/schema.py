@@ -29,6 +29,7 @@ from ..errors import (
     CatalogSyntaxError,
     DuplicateKeyError,
     EntryValidationError,
+    InvalidDriverError,
     ObsoleteDataSourceError,
     ObsoleteParameterError,
     ParameterValidationError,
@@ -322,6 +323,13 @@ def check_entry(name: Any, spec: Any, where: _Where) -> None:
         )
     if "driver" not in spec:
         raise where.fail(EntryValidationError, "has no 'driver'", keys, name)
+    if not isinstance(spec["driver"], (str, list, dict)):
+        raise where.fail(
+            InvalidDriverError,
+            f"has a driver that is not a name, a list or a mapping: {spec['driver']!r}",
+            keys + ["driver"],
+            name,
+        )
     for key, kind, label in (
         ("description", str, "a string"),
         ("args", dict, "a mapping"),

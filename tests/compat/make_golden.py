@@ -47,7 +47,7 @@ GOLDEN = os.path.join(HERE, "golden")
 MEMORY_ROOT = "memory://compat-catalogs"
 
 # environment the catalogs of rule 5 read; test_golden.py sets the same
-ENV = {"INTAKE_COMPAT_VAR": "compat-value"}
+ENV = {"INTAKE_COMPAT_VAR": "compat-value", "INTAKE_COMPAT_INT": "12"}
 UNSET_ENV = ("INTAKE_COMPAT_UNSET",)
 
 # cases other than "one catalog file opened by its path"
@@ -59,6 +59,10 @@ EXTRA_CASES = {
         "paths": ["r2_description.yaml", "r2_no_description.yaml"],
     },
     "glob_sub_levels": {"kind": "glob", "paths": ["sub/level*.yaml"]},
+    "list_with_catalog_params": {
+        "kind": "list",
+        "paths": ["r3_catalog_params.yaml", "r2_no_description.yaml"],
+    },
 }
 
 

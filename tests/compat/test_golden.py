@@ -149,6 +149,17 @@ DELIBERATE.append(
     )
 )
 
+DELIBERATE.append(
+    Deliberate(
+        "env-default-any-type",
+        "a default 'env(VAR)' (or 'shell(...)' when allowed) is expanded for a parameter "
+        "of any type, then coerced (an int parameter gets the variable's number); intake "
+        "0.7.0 drops such a default for a non-string type and renders an empty string",
+        lambda p, g, o: "args" in p and g == "" and o is not MISSING and o != "",
+        cases=frozenset({"odd_forms"}),
+    )
+)
+
 UNDEFINED_REFUSED = "<refused: a template names an undefined variable>"
 
 

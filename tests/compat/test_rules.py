@@ -145,6 +145,7 @@ ENTRY_OF = {
     "bad_cache_not_list": "x",
     "bad_description_null": "null_description",
     "bad_direct_access": "x",
+    "bad_driver_int": "x",
     "bad_dup_driver": "trips",
     "bad_dup_entry": "trips",
     "bad_dup_param": "trips",
