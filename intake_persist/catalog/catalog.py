@@ -285,9 +285,20 @@ class Catalog(DataSource):
         pass
 
     def __call__(self, **kwargs: Any) -> Catalog:
-        """The same catalog with other options (``persist_mode=``, ``allow_shell=``...)."""
+        """The same catalog with other options (``persist_mode=``, ``allow_shell=``...);
+        a value for one of its ``user_parameters`` becomes that parameter's default
+        for every entry, as in intake 0.7.0 (``cat(region="us").trips``)."""
+        shared = self.user_parameters
+        defaults = {k: kwargs.pop(k) for k in list(kwargs) if k in shared}
         if self._entry is not None:
-            return self._entry(**kwargs)
+            new = self._entry(**kwargs)
+        else:
+            new = self._with_options(**kwargs)
+        for pname, value in defaults.items():
+            new._parent_params[pname] = shared[pname].with_default(value)
+        return new
+
+    def _with_options(self, **kwargs: Any) -> Catalog:
         if "persist" in kwargs:
             kwargs.setdefault("persist_mode", kwargs.pop("persist"))
         merged = {

@@ -296,6 +296,21 @@ class UserParameter:
         }
         return cls(name, entry=entry, **known)
 
+    def with_default(self, value: Any) -> UserParameter:
+        """A copy whose default is ``value`` (checked against type, min, max, allowed)."""
+        self.validate(value)
+        new = UserParameter(
+            self.name,
+            description=self.description,
+            type=self.type_as_written or self.type,
+            default=value,
+            min=self.min,
+            max=self.max,
+            allowed=self.allowed,
+            entry=self.entry,
+        )
+        return new
+
     def _where(self) -> str:
         return f"parameter {self.name!r}" + (f" of entry {self.entry!r}" if self.entry else "")
 

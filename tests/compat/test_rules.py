@@ -119,6 +119,18 @@ def test_catalog_parameters_apply_to_entries_and_calls():
         cat.uses_catalog_params(year=1900)  # below min 2009
 
 
+def test_calling_a_catalog_sets_its_parameters_defaults():
+    cat = open_catalog(str(CATALOGS / "r3_catalog_params.yaml"), persist_mode="never")
+    us = cat(region="us", year="2015")
+    assert us.uses_catalog_params.urlpath.endswith("/us/trips_2015.csv")
+    assert us.user_parameters["region"].describe()["default"] == "us"
+    assert cat.uses_catalog_params.urlpath.endswith("/eu/trips_2020.csv")  # unchanged
+    with pytest.raises(ParameterError, match="region"):
+        cat(region="mars")
+    nested = open_catalog(str(CATALOGS / "r3_nested_params.yaml"), persist_mode="never")
+    assert nested.child(region="eu").child_leaf.urlpath.endswith("/sub/eu/leaf.csv")
+
+
 def test_catalog_parameters_pass_down_to_nested_catalogs():
     cat = open_catalog(str(CATALOGS / "r3_nested_params.yaml"), persist_mode="never")
     child = cat.child
