@@ -76,7 +76,7 @@ def _cases() -> dict:
             if not f.endswith((".yaml", ".yml")):
                 continue
             rel = os.path.normpath(os.path.join(rel_dir, f)).replace(os.sep, "/")
-            case = rel[: -len(".yaml")].replace("/", "__").replace(".", "_")
+            case = os.path.splitext(rel)[0].replace("/", "__").replace(".", "_")
             kind = "memory" if f.startswith("mem_") else "path"
             cases[case] = {"kind": kind, "paths": [rel]}
     cases.update(EXTRA_CASES)

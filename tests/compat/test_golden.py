@@ -160,6 +160,25 @@ DELIBERATE.append(
     )
 )
 
+DELIBERATE.append(
+    Deliberate(
+        "yaml-merge-keys",
+        "YAML merge keys ('<<: *defaults') are read, as YAML defines them; intake 0.7.0's "
+        "duplicate-key check cannot construct them and refuses the file (ConstructorError)",
+        lambda p, g, o: p == ("error",) and g == "ConstructorError" and o is MISSING,
+        cases=frozenset({"anchors"}),
+    )
+)
+DELIBERATE.append(
+    Deliberate(
+        "metadata-in-args-merged",
+        "a 'metadata' mapping among an entry's args is merged with the entry's metadata "
+        "(and catalog_dir); intake 0.7.0 lets it replace them",
+        lambda p, g, o: "metadata" in p and g is MISSING and o is not MISSING,
+        cases=frozenset({"args_metadata"}),
+    )
+)
+
 UNDEFINED_REFUSED = "<refused: a template names an undefined variable>"
 
 
