@@ -140,6 +140,9 @@ def load_yaml(text: str, url: str | None = None) -> Any:
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
+        position = getattr(exc, "position", None)  # a ReaderError (bad character)
+        if line is None and isinstance(position, int):
+            line = text.count("\n", 0, position) + 1
         problem = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)
         detail = f"{context}, {problem}" if context else problem
