@@ -172,6 +172,47 @@ class IndexDamaged(IntakePersistError, ValueError):
     """cat.yaml cannot be read as an index."""
 
 
+class StoreUnavailableError(IntakePersistError, ConnectionError):
+    """The persist store could not be reached: a transient failure (connection
+    dropped or reset, response cut, timeout, 5xx or ``SlowDown``) that outlasted the
+    retry budget, or a connection error that retrying cannot cure.
+
+    ``store`` (the store's URL), ``operation`` (what was being done: ``get_object``,
+    ``put_object``, ``list``, ``write copy data``...), ``key`` (the object key or path
+    inside the store, when there is one) and ``attempts`` say what failed; they are
+    also in the message, with the last underlying error (kept as ``__cause__``)."""
+
+    def __init__(self, message: str, store: str | None = None, operation: str | None = None,
+                 key: str | None = None, attempts: int = 1):
+        super().__init__(message)
+        self.store = store
+        self.operation = operation
+        self.key = key
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class StoreWriteError(IntakePersistError, OSError):
+    """Writing into the persist store failed for a reason of the storage itself (disk
+    full, file too large, permission denied, read-only filesystem). ``store`` and
+    ``path`` say where; ``errno`` is that of the underlying ``OSError`` (kept as
+    ``__cause__``). The store is left consistent: the previous copy stays readable,
+    and ``gc`` removes what the failed write left."""
+
+    def __init__(self, message: str, store: str | None = None, path: str | None = None,
+                 errno: int | None = None):
+        super().__init__(message)
+        self.store = store
+        self.path = path
+        self.errno = errno
+        self.filename = path
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 # ----------------------------------------------------------------- command line
 
 

@@ -82,6 +82,13 @@ def header(head: bytes, name: str) -> str | None:
 def read_http_message(sock: socket.socket, head: bytes, rest: bytes) -> bytes:
     """Read the rest of a request's body (Content-Length or chunked); returns it."""
     length = header(head, "content-length")
+    if (header(head, "expect") or "").lower() == "100-continue" and (
+            length is None or len(rest) < int(length)):
+        # the client (botocore) waits for this before it sends the body
+        try:
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        except OSError:
+            return rest
     if length is not None:
         want = int(length)
         while len(rest) < want:
@@ -91,11 +98,36 @@ def read_http_message(sock: socket.socket, head: bytes, rest: bytes) -> bytes:
             rest += chunk
         return rest
     if (header(head, "transfer-encoding") or "").lower() == "chunked":
-        while not rest.endswith(b"0\r\n\r\n") and b"\r\n0\r\n" not in rest[-64:]:
-            chunk = _recv(sock)
-            if not chunk:
-                break
-            rest += chunk
+        # walk the chunks: the last one (size 0) may carry trailers (botocore sends
+        # its checksum there), and the message ends at the blank line after them
+        pos = 0
+        while True:
+            while b"\r\n" not in rest[pos:]:
+                chunk = _recv(sock)
+                if not chunk:
+                    return rest
+                rest += chunk
+            eol = rest.index(b"\r\n", pos)
+            size = int(rest[pos:eol].split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                pos = eol + 2
+                while True:  # trailers, then an empty line
+                    while b"\r\n" not in rest[pos:]:
+                        chunk = _recv(sock)
+                        if not chunk:
+                            return rest
+                        rest += chunk
+                    eol = rest.index(b"\r\n", pos)
+                    if eol == pos:
+                        return rest
+                    pos = eol + 2
+            end = eol + 2 + size + 2
+            while len(rest) < end:
+                chunk = _recv(sock)
+                if not chunk:
+                    return rest
+                rest += chunk
+            pos = end
     return rest
 
 
@@ -270,11 +302,17 @@ def _cut_response(proxy: FaultProxy, conn: Connection) -> None:
     body = read_http_message(conn.client, head, rest)
     conn.upstream.sendall(head + body)
     got = b""
-    while b"\r\n\r\n" not in got:
-        chunk = _recv(conn.upstream)
-        if not chunk:
-            break
-        got += chunk
+    while True:
+        while b"\r\n\r\n" not in got:
+            chunk = _recv(conn.upstream)
+            if not chunk:
+                break
+            got += chunk
+        # the server's own "100 Continue" (the client already had ours): skip it
+        if got.startswith(b"HTTP/1.1 100") and b"\r\n\r\n" in got:
+            got = got[got.find(b"\r\n\r\n") + 4:]
+            continue
+        break
     end = got.find(b"\r\n\r\n") + 4
     length = header(got[:end], "content-length") if end > 3 else None
     method = head.split(b" ", 1)[0].upper()

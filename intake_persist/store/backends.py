@@ -38,7 +38,8 @@ from typing import Any
 
 from .._io import is_local, protocol, strip_file_scheme
 from ..errors import IndexConflict  # noqa: F401
-from . import layout
+from . import layout, retry
+from .retry import DEFAULT_POLICY
 
 
 @dataclass(frozen=True)
@@ -335,10 +336,16 @@ class FsspecBackend:
     """Any fsspec filesystem. Index writes are compare-then-write under a
     process-local lock: safe between threads and processes of one machine only
     for filesystems without conditional writes. Object stores with conditional
-    writes get their own subclass overriding ``write``, ``create_only`` and ``locked``."""
+    writes get their own subclass overriding ``write``, ``create_only`` and ``locked``.
+
+    Every call to the filesystem goes through :meth:`_retry`: transient failures are
+    retried under ``retry_policy`` (see :mod:`.retry`), and a spent budget raises
+    :class:`~intake_persist.errors.StoreUnavailableError` naming the store, the
+    operation and the path."""
 
     is_local = False
     _thread_locks: dict[str, threading.RLock] = {}
+    retry_policy = DEFAULT_POLICY
 
     def __init__(self, root: str, **storage_options: Any):
         from fsspec.core import url_to_fs
@@ -356,6 +363,16 @@ class FsspecBackend:
     def url(self, rel: str = "") -> str:
         return f"{self.root}/{rel}" if rel else self.root
 
+    def _where(self) -> str:
+        """The store as named in error messages."""
+        return self.root
+
+    def _retry(self, operation: str, key: str | None, fn: Callable[[], Any],
+               on_retry: Callable[[BaseException, float], Any] | None = None) -> Any:
+        """``fn()`` with transient failures retried (see :func:`.retry.call`)."""
+        return retry.call(fn, store=self.root, where=self._where(), operation=operation,
+                          key=key, policy=self.retry_policy, on_retry=on_retry)
+
     # ---- index part ----------------------------------------------------------------
     @staticmethod
     def _tag_of(info: dict) -> Any:
@@ -365,19 +382,22 @@ class FsspecBackend:
         return (None, info.get("size"))
 
     def tag(self) -> Any:
-        try:
+        def info() -> dict:
             self.fs.invalidate_cache(self.index_path)
-            info = self.fs.info(self.index_path)
+            return self.fs.info(self.index_path)
+
+        try:
+            return self._tag_of(self._retry("info", layout.INDEX, info))
         except FileNotFoundError:
             return None
-        return self._tag_of(info)
 
     def read(self) -> tuple[bytes | None, Any]:
         tag = self.tag()
         if tag is None:
             return None, None
         try:
-            data = self.fs.cat_file(self.index_path)
+            data = self._retry("cat_file", layout.INDEX,
+                               lambda: self.fs.cat_file(self.index_path))
         except FileNotFoundError:
             return None, None
         return data, tag
@@ -385,16 +405,15 @@ class FsspecBackend:
     def write(self, data: bytes, expected_tag: Any) -> Any:
         if self.tag() != expected_tag:
             raise IndexConflict(f"{self.url(layout.INDEX)} changed while it was being updated")
-        self.fs.pipe_file(self.index_path, data)
+        self._retry("pipe_file", layout.INDEX, lambda: self.fs.pipe_file(self.index_path, data))
         return self.tag()
 
     def create_only(self, rel: str, data: bytes) -> None:
         path = self._path(rel)
         with self.locked():  # check-then-write: atomic between this process's threads
-            self.fs.invalidate_cache(path)
-            if self.fs.exists(path):
+            if self.exists(rel):
                 raise FileExistsError(f"{self.url(rel)} already exists")
-            self.fs.pipe_file(path, data)
+            self._retry("pipe_file", rel, lambda: self.fs.pipe_file(path, data))
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -403,20 +422,27 @@ class FsspecBackend:
 
     # ---- file part ------------------------------------------------------------------
     def read_bytes(self, rel: str) -> bytes:
-        return self.fs.cat_file(self._path(rel))
+        return self._retry("cat_file", rel, lambda: self.fs.cat_file(self._path(rel)))
 
     def put(self, rel: str, data: bytes) -> None:
-        self.fs.pipe_file(self._path(rel), data)
+        self._retry("pipe_file", rel, lambda: self.fs.pipe_file(self._path(rel), data))
 
     def exists(self, rel: str) -> bool:
-        self.fs.invalidate_cache(self._path(rel))
-        return self.fs.exists(self._path(rel))
+        def exists() -> bool:
+            self.fs.invalidate_cache(self._path(rel))
+            return self.fs.exists(self._path(rel))
+
+        return self._retry("exists", rel, exists)
 
     def listdir(self, rel: str = "") -> list[Item]:
         path = self._path(rel)
-        self.fs.invalidate_cache(path)
+
+        def ls() -> list[dict]:
+            self.fs.invalidate_cache(path)
+            return self.fs.ls(path, detail=True)
+
         try:
-            infos = self.fs.ls(path, detail=True)
+            infos = self._retry("ls", rel or "/", ls)
         except (FileNotFoundError, NotADirectoryError):
             return []
         out = []
@@ -435,9 +461,16 @@ class FsspecBackend:
 
     def rm(self, rel: str) -> None:
         path = self._path(rel)
-        with contextlib.suppress(FileNotFoundError):
-            self.fs.rm(path, recursive=True)
-        self.fs.invalidate_cache(path)
+
+        def rm() -> None:
+            try:
+                self.fs.rm(path, recursive=True)
+            except FileNotFoundError:
+                pass
+            finally:
+                self.fs.invalidate_cache(path)
+
+        self._retry("rm", rel, rm)
 
     def rmdir_if_empty(self, rel: str) -> None:
         with contextlib.suppress(Exception):
@@ -446,7 +479,7 @@ class FsspecBackend:
 
     def du(self, rel: str) -> int:
         try:
-            return int(self.fs.du(self._path(rel), total=True))
+            return int(self._retry("du", rel, lambda: self.fs.du(self._path(rel), total=True)))
         except FileNotFoundError:
             return 0
 

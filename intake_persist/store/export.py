@@ -59,8 +59,12 @@ def export(source: Any, path: str, storage_options: dict | None = None,
     old = [n for n in old if n is not None] if overwrite else []
     staging = layout.tmp_name(STAGING)
     try:
-        info = write(source, target.url(staging), storage_options=storage_options or None,
-                     progress=progress, **kwargs)
+        info = target.retry(
+            "write export data", staging,
+            lambda: write(source, target.url(staging), storage_options=storage_options or None,
+                          progress=progress, **kwargs),
+            on_retry=lambda exc, wait: target.remove(staging),
+        )
     except BaseException:
         with contextlib.suppress(Exception):
             target.remove(staging)
@@ -98,6 +102,15 @@ class _Target:
             self.fs, self.fspath = get_fs(path, **storage_options)
             self.fspath = self.fspath.rstrip("/")
 
+    def retry(self, operation: str, key: str | None, fn: Any, on_retry: Any = None) -> Any:
+        """``fn()``, retried when it fails transiently (remote locations only)."""
+        if self.local:
+            return fn()
+        from . import retry
+
+        return retry.call(fn, store=self.path, operation=operation, key=key,
+                          kind="export location", on_retry=on_retry)
+
     def url(self, name: str) -> str:
         return os.path.join(self.path, name) if self.local else f"{self.path.rstrip('/')}/{name}"
 
@@ -108,13 +121,19 @@ class _Target:
                 return sorted(os.listdir(self.path))
             return [None] if os.path.lexists(self.path) else []
         fs = self.fs
-        fs.invalidate_cache(self.fspath)
-        if fs.isfile(self.fspath):
+
+        def look() -> list[str] | None:
+            fs.invalidate_cache(self.fspath)
+            if fs.isfile(self.fspath):
+                return None
+            try:
+                return fs.ls(self.fspath, detail=False)
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+
+        items = self.retry("ls", None, look)
+        if items is None:
             return [None]
-        try:
-            items = fs.ls(self.fspath, detail=False)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
         names = {p.rstrip("/").rsplit("/", 1)[-1] for p in items
                  if p.rstrip("/") != self.fspath}
         return sorted(names)
@@ -123,15 +142,19 @@ class _Target:
         if self.local:
             os.unlink(self.path)
         else:
-            self.fs.rm_file(self.fspath)
+            self.retry("rm_file", None, lambda: self.fs.rm_file(self.fspath))
 
     def _files(self, name: str) -> list[str]:
         """Every file under ``<location>/<name>`` (remote), the name itself if a file."""
         base = f"{self.fspath}/{name}"
-        self.fs.invalidate_cache(self.fspath)
-        if self.fs.isfile(base):
-            return [base]
-        return [p for p in self.fs.find(base) if p.startswith(base + "/")]
+
+        def find() -> list[str]:
+            self.fs.invalidate_cache(self.fspath)
+            if self.fs.isfile(base):
+                return [base]
+            return [p for p in self.fs.find(base) if p.startswith(base + "/")]
+
+        return self.retry("find", name, find)
 
     def remove(self, name: str) -> None:
         """Delete ``<location>/<name>`` (a file or a folder), nothing else."""
@@ -146,7 +169,13 @@ class _Target:
             return
         files = self._files(name)
         if files:
-            self.fs.rm(files)
+            def rm() -> None:
+                try:
+                    self.fs.rm(files)
+                except FileNotFoundError:  # a retry after a delete that landed
+                    pass
+
+            self.retry("rm", name, rm)
         with contextlib.suppress(Exception):
             self.fs.rmdir(f"{self.fspath}/{name}")
         self.fs.invalidate_cache(self.fspath)
@@ -164,5 +193,7 @@ class _Target:
             return
         base = f"{self.fspath}/{staging}"
         for f in self._files(staging):
-            self.fs.mv(f, f"{self.fspath}/{f[len(base) + 1:]}")
+            rel = f[len(base) + 1:]
+            # copy, then delete the staging copy: each step can be retried as it is
+            self.retry("copy", rel, lambda f=f, rel=rel: self.fs.copy(f, f"{self.fspath}/{rel}"))
         self.remove(staging)

@@ -222,7 +222,14 @@ class PersistStore:
     """A read-only catalog of persisted sources, keyed by the original's token, and
     the operations that change it (``persist``, ``remove``, ``refresh``, ``gc``...)."""
 
-    def __init__(self, path: str | None = None, **storage_options: Any):
+    def __init__(self, path: str | None = None, *, retry: Any = None, **storage_options: Any):
+        """``retry``: how hard to retry transient failures of an object store (``None``
+        for the default, a number of attempts, a mapping of
+        :class:`~.retry.RetryPolicy` fields, or a policy); ``storage_options`` go to
+        fsspec."""
+        from .retry import policy_from
+
+        self.retry_policy = policy_from(retry)
         if path is None:
             from .. import config
 
@@ -231,6 +238,7 @@ class PersistStore:
             storage_options = {**config.persist_storage_options(conf), **storage_options}
         self.storage_options = dict(storage_options)
         self.backend = backend_for(path, self.storage_options)
+        self.backend.retry_policy = self.retry_policy
         self.path = self.backend.url()
         self.index = Index(self.backend)
 
@@ -428,13 +436,8 @@ class PersistStore:
         if claim is None:
             raise RuntimeError(f"could not start a new copy under {self.path}/{token}")
         data_rel = layout.data_rel(token, vid)
-        # object stores: network failures of the writer become errors naming the store
-        errors = getattr(self.backend, "errors", None)
         try:
-            with errors("writing a copy into") if errors else contextlib.nullcontext():
-                info = write(source, self.backend.url(data_rel),
-                             storage_options=self.storage_options or None,
-                             progress=progress, **kwargs)
+            info = self._write_data(write, source, data_rel, progress, kwargs)
             entry = self._make_entry(source, token, vid, info, started, ttl, keep, kwargs)
             from .._yaml import dump
 
@@ -450,6 +453,28 @@ class PersistStore:
         current = self.index.update(lambda entries: _install(entries, token, vid, entry, keep))
         self._prune(token, current)
         return self._build(token, current)
+
+    def _write_data(self, write: Callable[..., dict], source: Any, data_rel: str,
+                    progress: Any, kwargs: dict) -> dict:
+        """Write the copy's data (its parts go through fsspec, not the backend). On an
+        object store a transient failure that fsspec did not absorb starts the copy
+        over, in the same place, under the store's retry policy; past the budget the
+        error names the store, ``write copy data`` and the copy's path."""
+        def attempt() -> dict:
+            return write(source, self.backend.url(data_rel),
+                         storage_options=self.storage_options or None,
+                         progress=progress, **kwargs)
+
+        if self.backend.is_local:
+            return attempt()
+        from . import retry
+
+        def start_over(exc: BaseException, wait: float) -> None:
+            self.backend.rm(data_rel)
+
+        return retry.call(attempt, store=self.backend.root, where=self.backend._where(),
+                          operation="write copy data", key=data_rel,
+                          policy=self.retry_policy, on_retry=start_over)
 
     def _make_entry(self, source: Any, token: str, vid: str, info: dict, started: float,
                     ttl: Any, keep: int, kwargs: dict) -> dict:

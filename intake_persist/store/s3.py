@@ -30,8 +30,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from . import layout
-from .backends import FsspecBackend, IndexConflict, Item, register_backend
+from ..errors import StoreUnavailableError
+from . import layout, retry
+from .backends import FsspecBackend, IndexConflict, register_backend
 
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
 
@@ -88,28 +89,33 @@ class S3Backend(FsspecBackend):
 
     @contextlib.contextmanager
     def errors(self, doing: str = "") -> Iterator[None]:
-        """Network failures become ``ConnectionError`` naming the store (botocore's own
-        connection errors are not ``OSError`` subclasses, and say only the endpoint).
-        ``doing``: what was going on, when it may involve more than the store."""
+        """Network failures become :class:`~intake_persist.errors.StoreUnavailableError`
+        (a ``ConnectionError``) naming the store (botocore's own connection errors are
+        not ``OSError`` subclasses, and say only the endpoint). No retry here: for
+        code that talks to the store through fsspec itself. ``doing``: what was going
+        on, when it may involve more than the store."""
         try:
             yield
         except (OSError, IndexConflict):
             raise
         except Exception as exc:
-            from botocore.exceptions import BotoCoreError
-
-            if isinstance(exc, BotoCoreError):
+            if retry.is_transient(exc) or retry._is_botocore_error(exc):
                 what = f"network error while {doing}" if doing else "cannot reach"
-                raise ConnectionError(f"{what} the persist store {self._where()}: {exc}") from exc
+                raise StoreUnavailableError(
+                    f"{what} the persist store {self._where()}: {exc}",
+                    store=self.root, operation=doing or None,
+                ) from exc
             raise
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         from fsspec.asyn import sync
 
-        with self.errors():
-            return sync(self.fs.loop, self.fs._call_s3, method, **kwargs)
+        return self._retry(method, kwargs.get("Key"),
+                           lambda: sync(self.fs.loop, self.fs._call_s3, method, **kwargs))
 
     def _get(self, key: str) -> tuple[bytes, str]:
+        """Body and ETag of one ``GetObject``; a body cut while it is read is retried
+        with the request (the ETag then still matches the bytes)."""
         from fsspec.asyn import sync
 
         async def get() -> tuple[bytes, str]:
@@ -121,12 +127,17 @@ class S3Backend(FsspecBackend):
                 body.close()
             return data, resp["ETag"]
 
-        with self.errors():
-            return sync(self.fs.loop, get)
+        return self._retry("get_object", key, lambda: sync(self.fs.loop, get))
 
     def _put(self, key: str, data: bytes, **conditions: str) -> str:
-        resp = self._call("put_object", Bucket=self.bucket, Key=key, Body=data, **conditions)
-        self.fs.invalidate_cache(f"{self.bucket}/{key}")
+        """One ``PutObject``, retried when transient. With conditions, a retry whose
+        first attempt landed fails its own condition: callers check the content
+        (:meth:`_already_written`)."""
+        try:
+            resp = self._call("put_object", Bucket=self.bucket, Key=key, Body=data,
+                              **conditions)
+        finally:
+            self.fs.invalidate_cache(f"{self.bucket}/{key}")
         return resp["ETag"]
 
     # ---- index part ----------------------------------------------------------------
@@ -170,11 +181,16 @@ class S3Backend(FsspecBackend):
 
     def _already_written(self, key: str, data: bytes) -> str | None:
         """The ETag if ``key`` holds exactly ``data``: a request whose answer was lost
-        and that was retried (by botocore or s3fs) fails its own condition."""
+        and that was retried (by botocore, s3fs or :mod:`.retry`) fails its own
+        condition. The check read is itself retried; only "not found" means no."""
         try:
             current, etag = self._get(key)
-        except OSError:
+        except FileNotFoundError:
             return None
+        except OSError as exc:
+            if _is_not_found(exc):
+                return None
+            raise
         return etag if current == data else None
 
     def create_only(self, rel: str, data: bytes) -> None:
@@ -190,25 +206,12 @@ class S3Backend(FsspecBackend):
     def locked(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
 
-    # ---- file part (errors made clear) ---------------------------------------------
-    def read_bytes(self, rel: str) -> bytes:
-        with self.errors():
-            return super().read_bytes(rel)
-
+    # ---- file part (retried and named by FsspecBackend) -------------------------------
     def put(self, rel: str, data: bytes) -> None:
         self._put(self._key(rel), data)
 
-    def exists(self, rel: str) -> bool:
-        with self.errors():
-            return super().exists(rel)
-
-    def listdir(self, rel: str = "") -> list[Item]:
-        with self.errors():
-            return super().listdir(rel)
-
     def rm(self, rel: str) -> None:
-        with self.errors():
-            super().rm(rel)
+        super().rm(rel)
         self._rm_dir_object(rel)
 
     def _rm_dir_object(self, rel: str) -> None:
@@ -223,10 +226,6 @@ class S3Backend(FsspecBackend):
     def rmdir_if_empty(self, rel: str) -> None:
         if not self.listdir(rel):
             self._rm_dir_object(rel)
-
-    def du(self, rel: str) -> int:
-        with self.errors():
-            return super().du(rel)
 
 
 register_backend("s3", S3Backend)

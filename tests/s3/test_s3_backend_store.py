@@ -15,6 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 from store_helpers import FrameSource, ItemsSource, csv_source, write_csv  # noqa: E402
 
+from intake_persist.errors import StoreUnavailableError
 from intake_persist.store.persist_store import PersistStore  # noqa: E402
 
 pytestmark = pytest.mark.s3
@@ -64,7 +65,7 @@ def test_credentials_never_written_logged_or_shown(s3_bucket, s3_fs, tmp_path, c
     messages.append(str(err.value))
     bad = PersistStore(f"{s3_bucket}/store", endpoint_url=f"http://127.0.0.1:{_closed_port()}",
                        config_kwargs={"retries": {"max_attempts": 1}, "connect_timeout": 1},
-                       **CREDS)
+                       retry=2, **CREDS)
     with pytest.raises(ConnectionError) as err2:
         bad.persist(FrameSource())
     messages += [str(err2.value), repr(err2.value.__cause__)]
@@ -115,13 +116,15 @@ def test_storage_options_from_conf_yaml(s3_bucket, s3_server, monkeypatch, tmp_p
 def test_unreachable_endpoint_is_a_clear_error(s3_bucket):
     port = _closed_port()
     st = PersistStore(f"{s3_bucket}/store", endpoint_url=f"http://127.0.0.1:{port}",
-                      config_kwargs={"retries": {"max_attempts": 1}, "connect_timeout": 1})
+                      config_kwargs={"retries": {"max_attempts": 1}, "connect_timeout": 1},
+                      retry=2)
     for op in (lambda: st.persist(FrameSource()), lambda: len(st), st.gc,
                lambda: st.remove("0" * 32)):
         with pytest.raises(ConnectionError) as err:
             op()
         msg = str(err.value)
         assert f"{s3_bucket}/store" in msg and f"127.0.0.1:{port}" in msg, msg
+        assert isinstance(err.value, StoreUnavailableError) and err.value.operation
     # a catalog lookup through an unreachable store gives the original, with a warning
     src = FrameSource()
     with pytest.warns(RuntimeWarning, match=f"{s3_bucket}/store could not be read"):
