@@ -335,3 +335,25 @@ def test_catalog_drivers_take_intakes_arguments(tmp_path):
         str(tmp_path / "named.yaml"), text=text, autoreload=False, persist_mode="never"
     )
     assert cat.name == "named" and cat.y.urlpath == f"{tmp_path}/y.csv"
+
+
+def test_a_large_catalog_without_aliases_is_not_an_alias_bomb(tmp_path, monkeypatch):
+    """The alias limit counts nodes reached through aliases, not a file's own nodes:
+    a big catalog that intake opens must open here too."""
+    from intake_persist.catalog import limits
+    from intake_persist.errors import CatalogLimitError
+
+    monkeypatch.setattr(limits, "MAX_ALIAS_NODES", 50)
+    entries = "".join(
+        f"  e{i}: {{driver: csv, args: {{urlpath: f{i}.csv, storage_options: {{anon: true}}}}}}\n"
+        for i in range(40)
+    )
+    big = _write(tmp_path / "big.yaml", "sources:\n" + entries)
+    assert len(open_catalog(big)) == 40  # about 240 nodes, no alias
+    bomb = _write(
+        tmp_path / "bomb.yaml",
+        "a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "sources: {}\n",
+    )
+    with pytest.raises(CatalogLimitError):
+        open_catalog(bomb)
