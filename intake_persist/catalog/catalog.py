@@ -76,9 +76,10 @@ def _line_of(text: str, keys: list) -> int | None:
     """1-based line of the node at ``keys`` (mapping keys) in ``text``; slow, errors only."""
     import yaml
 
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (yaml.YAMLError, RecursionError, ValueError):
+    from .._yaml import compose
+
+    node = compose(text)
+    if node is None:
         return None
     line = None
     for key in keys:

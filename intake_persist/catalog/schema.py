@@ -163,10 +163,9 @@ def load_yaml(text: str, url: str | None = None) -> Any:
 def _sources_node(text: str) -> Any:
     import yaml
 
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
+    from .._yaml import compose
+
+    root = compose(text)
     if not isinstance(root, yaml.MappingNode):
         return None
     for key, value in root.value:
