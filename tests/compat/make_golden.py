@@ -25,7 +25,8 @@ What is recorded, per case (one JSON file each):
   rendered, without ``metadata``), its ``metadata``, or the class names of the
   error raised making it (``build_error``);
 * for an entry that is a catalog, the same fields of the nested catalog
-  (``nested``), two levels deep.
+  (``nested``), two levels deep;
+* ``walk``: the dotted entry names ``cat.walk(depth=2)`` gives.
 
 It also writes ``intake_drivers.json``: the constructor arguments of each intake
 driver that a built-in driver stands in for (issue #9, rule 9).
@@ -124,6 +125,11 @@ def _catalog_fields(cat, depth: int) -> dict:
     }
     for name in list(cat):
         out["entries"][name] = _entry_fields(cat, name, depth)
+    if depth == 3:  # the top catalog: the dotted names walk() gives, two levels down
+        try:
+            out["walk"] = sorted(cat.walk(depth=2))
+        except Exception as exc:  # noqa: BLE001
+            out["walk"] = _error(exc)
     return jsonable(out)
 
 

@@ -201,6 +201,11 @@ def _catalog_fields(cat, depth: int) -> dict:
     }
     for name in list(cat):
         out["entries"][name] = _entry_fields(cat, name, depth)
+    if depth == 3:  # the top catalog: the dotted names walk() gives, two levels down
+        try:
+            out["walk"] = sorted(cat.walk(depth=2))
+        except Exception as exc:  # noqa: BLE001
+            out["walk"] = _error(exc)
     return jsonable(out)
 
 
