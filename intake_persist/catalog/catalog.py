@@ -260,7 +260,8 @@ class Catalog(DataSource):
         if metadata:
             merged = dict(self.metadata)
             merged.update(metadata)
-            merged.update(self._own_metadata)  # metadata given to the constructor wins
+            # as intake 0.7.0: the file's own metadata wins over what the constructor
+            # (for a nested catalog, its entry) gave
             self.metadata = merged
 
     def _load_file(self, url: str) -> None:
