@@ -1,42 +1,45 @@
 """xarray writer: a consolidated Zarr group at ``url``, written block by block.
 
 1. The chunk plan: one chunk size per dimension. The source's own chunking (its
-   dask chunks, else the chunks stored on disk) is kept when it is regular and a
-   block of every variable together holds between ``MIN_BLOCK`` and
-   ``MAX_BLOCK`` bytes; otherwise (tiny chunks, whole arrays, irregular chunks)
-   the dimensions are chunked to blocks of about ``TARGET_BLOCK`` bytes with
-   dask's ``auto`` rule, in multiples of the source's chunks where it can.
-   ``chunks={dim: size}`` given to persist or export overrides the plan.
+   dask chunks, else the chunks stored on disk) is kept when it is regular and
+   the biggest variable's chunk holds between ``MIN_BLOCK`` (1 MiB) and
+   ``MAX_BLOCK`` (128 MiB); otherwise (tiny chunks, whole arrays, irregular
+   chunks) chunks of about ``TARGET_BLOCK`` (32 MiB) are cut along the leading
+   dimensions of the biggest variable (whole along the trailing ones), in
+   multiples of the source's chunks where it has some. ``chunks={dim: size}``
+   given to persist or export overrides the plan.
 2. The metadata: the dataset (re-opened with the plan's chunks, so reading a
    block reads only that block of the source) is written with
    ``to_zarr(compute=False)``: attributes, encodings (CF ``units`` and
    ``calendar``, ``_FillValue``, ``missing_value``, ``scale_factor``,
    ``add_offset``, ``dtype``; compression follows Zarr's defaults), index
-   coordinates and variables without a chunked dimension, and consolidated
-   metadata.
-3. The data: block ``i`` of the plan's grid (numbered in C order) is read,
-   loaded and written with ``to_zarr(region=...)``. A variable lacking one of
-   the grid's dimensions is written by the blocks at index 0 along it only, and
-   blocks never share a Zarr chunk, so blocks can be written in any order and
-   at once: by the workers of an active ``dask.distributed`` client, else one
-   after the other here. ``progress(done, total)`` follows each block. Peak
-   memory is about one block.
+   coordinates and variables without dimensions, and consolidated metadata.
+3. The data: a block is one chunk of one variable (variables in dataset order,
+   chunks in C order, see :func:`tasks`); it is read, loaded and written with
+   ``to_zarr(region=...)``. Blocks never share a Zarr chunk, so they can be
+   written in any order and at once: by the workers of an active
+   ``dask.distributed`` client, else one after the other here.
+   ``progress(done, total)`` follows each block. Peak memory is a few times one
+   block, whatever the number of variables and blocks.
 
 A DataArray is written as a one-variable dataset whose attribute
 ``_intake_persist_dataarray`` holds ``[name]`` (``[]`` for no name); the
-``zarr`` driver gives it back as a DataArray.
+``zarr`` driver gives it back as a DataArray. Variables whose ``_FillValue``,
+``scale_factor``... are attributes (the source did not decode them, as
+rioxarray does by default) are stored and read back raw.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 from . import run_partitions
 
 MIN_BLOCK = 1 << 20
-TARGET_BLOCK = 64 << 20
-MAX_BLOCK = 256 << 20
+TARGET_BLOCK = 32 << 20
+MAX_BLOCK = 128 << 20
 KEEP_ENCODING = (
     "dtype",
     "_FillValue",
@@ -69,11 +72,9 @@ def write(
         raise ValueError(f"zarr_format must be 2 or 3, got {zarr_format!r}")
     plan = plan_chunks(source, chunks)
     ds = target(source, plan)
-    grid = _grid(ds, plan)
     template = ds.copy()
-    gdims = {d for d, _ in grid}
     for name, var in ds.variables.items():
-        if not set(var.dims) & gdims:
+        if name not in ds.xindexes and not _written_in_blocks(var):
             template[name] = template[name].load()
     template.to_zarr(
         **_where(url, storage_options),
@@ -82,7 +83,7 @@ def write(
         consolidated=True,
         zarr_format=zarr_format,
     )
-    n = math.prod(len(b) for _, b in grid) if grid else 0
+    n = len(tasks(ds, plan))
     run_partitions(
         write_block, source, n, client, progress, url, storage_options, plan, zarr_format
     )
@@ -98,8 +99,15 @@ def write(
         "driver": "zarr",
         "args": args,
         "size": _du(url, storage_options),
-        "npartitions": n,
+        "npartitions": _copy_partitions(ds, plan),
     }
+
+
+def _copy_partitions(ds: Any, plan: dict[str, int]) -> int:
+    """Partitions of the copy as the ``zarr`` driver counts them: blocks of the grid
+    over the chunked dimensions."""
+    dims = {d for v in ds.variables.values() if _written_in_blocks(v) for d in v.dims}
+    return math.prod(-(-int(ds.sizes[d]) // plan[d]) for d in dims) if dims else 1
 
 
 def _where(url: str, storage_options: dict) -> dict:
@@ -157,18 +165,18 @@ def _regular(chunks: tuple[int, ...]) -> bool:
 
 
 def _block_bytes(ds: Any, plan: dict[str, int]) -> int:
-    total = 0
+    """Bytes of the biggest chunk of any variable under ``plan`` (what one block,
+    a chunk of one variable, holds in memory)."""
+    most = 0
     for var in ds.variables.values():
-        if not var.dims:
-            continue
-        total += math.prod(min(plan[d], ds.sizes[d]) for d in var.dims) * var.dtype.itemsize
-    return total
+        if var.dims:
+            size = math.prod(min(plan[d], ds.sizes[d]) for d in var.dims) * var.dtype.itemsize
+            most = max(most, size)
+    return most
 
 
 def plan_chunks(source: Any, chunks: dict | None = None) -> dict[str, int]:
     """One chunk size per dimension for the copy (see the module's notes)."""
-    import dask.array as da
-    import numpy as np
 
     ds = _opened(source)
     sizes = {str(d): int(s) for d, s in ds.sizes.items()}
@@ -194,29 +202,32 @@ def plan_chunks(source: Any, chunks: dict | None = None) -> dict[str, int]:
     if block > MAX_BLOCK or (block < MIN_BLOCK and whole > block):
         keep = False
     if not keep:
-        data = [v for v in ds.variables.values() if v.dims]
-        if data:
-            big = max(data, key=lambda v: v.size * v.dtype.itemsize)
-            share = _block_bytes(ds, plan) / max(
-                math.prod(min(plan[d], sizes[d]) for d in big.dims) * big.dtype.itemsize, 1
-            )
-            limit = max(int(TARGET_BLOCK / max(share, 1.0)), big.dtype.itemsize)
-            prev = tuple(min(plan[d], sizes[d]) for d in big.dims)
-            auto = da.core.normalize_chunks(
-                ("auto",) * len(big.dims),
-                shape=tuple(sizes[d] for d in big.dims),
-                limit=limit,
-                dtype=np.dtype(big.dtype) if big.dtype != object else np.dtype("O"),
-                previous_chunks=prev,
-            )
-            for d, c in zip(big.dims, auto, strict=True):
-                plan[d] = max(int(c[0]), 1)
-            for d in sizes:  # dims the biggest variable lacks: not larger than the target
-                if d not in big.dims and _block_bytes(ds, plan) > MAX_BLOCK:
-                    plan[d] = max(1, plan[d] // 2)
+        plan = _auto_plan(ds, sizes, given)
     for d, c in (chunks or {}).items():
         plan[d] = c
     return {d: min(c, max(sizes[d], 1)) for d, c in plan.items()}
+
+
+def _auto_plan(ds: Any, sizes: dict, given: dict) -> dict[str, int]:
+    """Chunks of about ``TARGET_BLOCK`` bytes for the biggest variable: whole along
+    its trailing dimensions, cut along the leading ones (``time`` first, in the
+    usual layout), in multiples of the source's chunks where it has some."""
+    plan = {d: max(s, 1) for d, s in sizes.items()}
+    data = [v for v in ds.variables.values() if v.dims]
+    if not data:
+        return plan
+    big = max(data, key=lambda v: v.size * v.dtype.itemsize)
+    order = list(big.dims) + [d for d in sizes if d not in big.dims]
+    for d in order:
+        if _block_bytes(ds, plan) <= TARGET_BLOCK:
+            break
+        per = max(_block_bytes(ds, {**plan, d: 1}), 1)  # one step along d
+        c = max(1, TARGET_BLOCK // per)
+        prev = (given.get(d) or (0,))[0]
+        if prev and c > prev:
+            c = (c // prev) * prev
+        plan[d] = int(min(c, plan[d]))
+    return plan
 
 
 # ---- the dataset as written ------------------------------------------------------------
@@ -252,71 +263,72 @@ def undecoded(ds: Any) -> set:
     return {k for k, v in ds.variables.items() if set(v.attrs) & set(MASK_AND_SCALE)}
 
 
-def _grid(ds: Any, plan: dict[str, int]) -> list[tuple[str, list[tuple[int, int]]]]:
-    grid = []
-    for d in ds.dims:
-        size = int(ds.sizes[d])
-        if size == 0:
+def _written_in_blocks(var: Any) -> bool:
+    return var.chunks is not None and len(var.dims) > 0
+
+
+def tasks(ds: Any, plan: dict[str, int]) -> list[tuple[str, dict[str, tuple[int, int]]]]:
+    """``[(variable, {dim: (start, stop)}), ...]``: every chunk of every variable
+    written in blocks (index coordinates and variables without dimensions go
+    with the metadata), variables in dataset order, chunks in C order."""
+    out = []
+    for name, var in ds.variables.items():
+        if name in ds.xindexes or not _written_in_blocks(var):
             continue
-        step = plan[d]
-        grid.append((d, [(s, min(s + step, size)) for s in range(0, size, step)]))
-    return grid
-
-
-def block(grid: list, i: int) -> dict[str, tuple[int, tuple[int, int]]]:
-    """``{dim: (block_index, (start, stop))}`` of block ``i`` (C order)."""
-    out = {}
-    for d, bounds in reversed(grid):
-        i, k = divmod(i, len(bounds))
-        out[d] = (k, bounds[k])
+        axes = []
+        for d in var.dims:
+            size, step = int(ds.sizes[d]), plan[d]
+            axes.append([(d, (s, min(s + step, size))) for s in range(0, size, step)])
+        for combo in itertools.product(*axes):
+            out.append((str(name), dict(combo)))
     return out
 
 
 def write_block(
     source: Any, i: int, url: str, storage_options: dict, plan: dict, zarr_format: int
 ) -> int:
-    """Read block ``i`` of the plan's grid and write it into the Zarr group at ``url``."""
+    """Read block ``i`` (one chunk of one variable) and write it into the Zarr group."""
     import dask
     import xarray as xr
 
     ds = target(source, plan)
-    grid = _grid(ds, plan)
-    where = block(grid, i)
-    gdims = set(where)
-    owned = {}
-    for name, var in ds.variables.items():
-        dims = set(var.dims)
-        if name in ds.xindexes or not dims & gdims:
-            continue  # written with the metadata
-        if any(where[d][0] != 0 for d in gdims - dims):
-            continue  # written by the block at index 0 along that dimension
-        piece = var.isel({d: slice(*where[d][1]) for d in var.dims if d in where})
-        piece.attrs = {}  # attributes went with the metadata; values are encoded as stored
-        owned[name] = piece
-    if not owned:
-        return 0
-    sub = xr.Dataset(owned)
+    name, where = tasks(ds, plan)[i]
+    var = ds.variables[name]
+    piece = var.isel({d: slice(*where[d]) for d in var.dims})
+    piece.attrs = {}  # attributes went with the metadata; values are encoded as stored
     with dask.config.set(scheduler="synchronous"):
-        sub = sub.load()
-    raw = undecoded(ds) & set(owned)
-    if raw:  # values as they are: straight into the Zarr arrays
+        piece = piece.load()
+    nbytes = int(piece.nbytes)
+    if name in undecoded(ds):  # values as they are: straight into the Zarr array
         import numpy as np
         import zarr
 
         group = zarr.open_group(**_where(url, storage_options), mode="r+",
                                 zarr_format=zarr_format)
-        for name in raw:
-            var = sub.variables[name]
-            key = tuple(slice(*where[d][1]) for d in var.dims)
-            group[str(name)][key] = np.asarray(var.values)
-    rest = sub.drop_vars(list(raw))
-    if rest.variables:
-        region = {d: slice(*where[d][1]) for d in rest.dims}
-        rest.to_zarr(
+        group[name][tuple(slice(*where[d]) for d in var.dims)] = np.asarray(piece.values)
+    else:
+        xr.Dataset({name: piece}).to_zarr(
             **_where(url, storage_options),
-            region=region,
+            region={d: slice(*where[d]) for d in var.dims},
             mode="r+",
             consolidated=False,
             zarr_format=zarr_format,
         )
-    return int(sub.nbytes)
+    del piece
+    _trim()
+    return nbytes
+
+
+def _trim() -> None:
+    """Hand the freed memory of a block back to the system (glibc keeps large freed
+    blocks in its heaps once its mmap threshold has grown), so that the peak stays
+    about one block whatever the number of blocks. Elsewhere: nothing."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl...)
+        pass

@@ -160,13 +160,11 @@ class XarraySource(FileSource):
 
 
 def _all_dask(ds: Any) -> bool:
-    import dask.array as da
-
+    """Whether every non-index variable is a dask array (``Variable.chunks``, which,
+    unlike ``Variable.data``, never loads a lazily opened variable)."""
     variables = ds.variables if hasattr(ds, "variables") else {None: ds.variable}
     indexes = getattr(ds, "xindexes", {})
-    return all(
-        isinstance(v.data, da.Array) for k, v in variables.items() if k not in indexes
-    )
+    return all(v.chunks is not None for k, v in variables.items() if k not in indexes)
 
 
 def _dtypes(ds: Any) -> Any:
