@@ -8,8 +8,7 @@ Run: ``python benchmarks/bench_s3.py [--rows 1000000] [--blocksize 16MiB]
    dataset, versus the same work by hand: pyarrow reads the CSV and writes as many
    Parquet files (the same row split) through ``s3fs``; and the transfer alone
    (``s3fs.put`` of our Parquet files, already on disk). Each step runs in its own
-   subprocess (peak RSS is its own); the server runs in a thread of this process,
-   so client and server do not share a GIL.
+   subprocess (peak RSS is its own); the server runs in a thread of this process.
 2. Lookups against an S3 store of ``--entries`` entries: 3 sources persisted for
    real, the rest made like ``bench_store.py`` does (the real copy's Parquet file
    and meta record under new tokens and version ids, uploaded in one concurrent
