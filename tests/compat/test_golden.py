@@ -181,6 +181,34 @@ DELIBERATE.append(
     )
 )
 
+DELIBERATE.append(
+    Deliberate(
+        "autoreload-false-reads",
+        "a catalog made with autoreload=False is read once at open (and by reload()); "
+        "intake 0.7.0 then never reads it and the catalog stays empty",
+        lambda p, g, o: "no_autoreload" in p
+        or (
+            p == ("walk",)
+            and isinstance(g, list)
+            and isinstance(o, list)
+            and set(g) <= set(o)
+            and all(n.startswith("no_autoreload.") for n in set(o) - set(g))
+        ),
+        cases=frozenset({"r9_catalog_drivers"}),
+    )
+)
+DELIBERATE.append(
+    Deliberate(
+        "flatten-false-entries",
+        "with flatten=False each file is a plain nested-catalog entry (direct_access "
+        "'forbid', args {path}) that reads its file; intake 0.7.0 copies the merged "
+        "catalog's own arguments (name, ttl) into each entry, sets direct_access True and "
+        "leaves the nested catalog unread until its ttl expires",
+        lambda p, g, o: "not_flattened" in p and "nested" in p,
+        cases=frozenset({"r9_catalog_drivers"}),
+    )
+)
+
 UNDEFINED_REFUSED = "<refused: a template names an undefined variable>"
 
 
