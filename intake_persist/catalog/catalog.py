@@ -15,7 +15,7 @@ from typing import Any
 from .. import _io
 from ..sources.base import DataSource, Schema
 from .entry import CatalogEntry, EntrySource
-from .errors import CatalogEncodingError, DuplicateKeyError, check_persist_mode
+from .errors import CatalogEncodingError, CatalogError, DuplicateKeyError, check_persist_mode
 
 _GLOB_CHARS = ("*", "?", "[")
 _YAML_SUFFIXES = (".yaml", ".yml")
@@ -290,14 +290,23 @@ class Catalog(DataSource):
         """The same catalog with other options (``persist_mode=``, ``allow_shell=``...);
         a value for one of its ``user_parameters`` becomes that parameter's default
         for every entry, as in intake 0.7.0 (``cat(region="us").trips``)."""
-        shared = self.user_parameters
-        defaults = {k: kwargs.pop(k) for k in list(kwargs) if k in shared}
-        if self._entry is not None:
-            new = self._entry(**kwargs)
-        else:
-            new = self._with_options(**kwargs)
-        for pname, value in defaults.items():
-            new._parent_params[pname] = shared[pname].with_default(value)
+        try:
+            shared = self.user_parameters
+            defaults = {k: kwargs.pop(k) for k in list(kwargs) if k in shared}
+            if self._entry is not None:
+                new = self._entry(**kwargs)
+            else:
+                new = self._with_options(**kwargs)
+            for pname, value in defaults.items():
+                new._parent_params[pname] = shared[pname].with_default(value)
+        except CatalogError as exc:  # name the file (a parameter's value refused...)
+            from .limits import located
+
+            url = self.urls[0] if len(self.urls) == 1 else None
+            named = located(exc, url)
+            if named is exc:
+                raise
+            raise named from exc
         return new
 
     def _with_options(self, **kwargs: Any) -> Catalog:

@@ -394,3 +394,22 @@ def test_yaml_of_generated_source_and_describe_still_work(tmp_path):
         source = cat.e(year=2021)
     assert source.urlpath.endswith("x_2021.csv")
     assert "x_2021.csv" in source.yaml()
+
+
+def test_catalog_call_with_a_refused_parameter_names_the_file(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        metadata:
+          parameters:
+            year: {type: int, default: 2020, max: 2030}
+        sources:
+          e: {driver: csv, args: {urlpath: 'x_{{ year }}.csv'}}
+        """,
+    )
+    cat = open_catalog(path, persist_mode="never")
+    assert cat(year=2021).e.urlpath == "x_2021.csv"
+    with pytest.raises(ParameterError) as info:
+        cat(year="abc")
+    assert_names(info, path)
+    assert "'year'" in str(info.value) and "abc" in str(info.value)

@@ -17,6 +17,7 @@ import os
 import tempfile
 import warnings
 
+import fsspec
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -388,13 +389,17 @@ def _attempt(fn, path: str, entry: str | None, outcomes: dict, kind: str):
     return result
 
 
-def exercise(path: str, draw_params, outcomes: dict) -> None:
+def exercise(path: str, draw_params, outcomes: dict, form: str = "path") -> None:
+    target = [path] if form == "list" else path
     cat = _attempt(
-        lambda: open_catalog(path, persist_mode="never"), path, None, outcomes, "open"
+        lambda: open_catalog(target, persist_mode="never"), path, None, outcomes, "open"
     )
     if cat is None:
         return
     names = list(cat)
+    _attempt(cat.describe, path, None, outcomes, "catalog describe")
+    cat_params = draw_params()
+    _attempt(lambda: cat(**cat_params), path, None, outcomes, "catalog call")
     _attempt(lambda: cat.walk(depth=3), path, None, outcomes, "walk")
     _attempt(lambda: cat.walk(depth=100), path, None, outcomes, "deep walk")
     for name in names[:4]:
@@ -428,12 +433,22 @@ def test_generated_catalogs_fail_cleanly():
                 for k in keys
             }
 
+        form = params.draw(st.sampled_from(["path", "path", "list", "memory"]))
         with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            path = os.path.join(tmp, "cat.yaml")
-            with open(path, "wb") as f:
-                f.write(data)
-            exercise(path, draw_params, outcomes)
+            if form == "memory":
+                path = f"memory://robust/{os.path.basename(tmp)}/cat.yaml"
+                with fsspec.open(path, "wb") as f:
+                    f.write(data)
+            else:
+                path = os.path.join(tmp, "cat.yaml")
+                with open(path, "wb") as f:
+                    f.write(data)
+            try:
+                exercise(path, draw_params, outcomes, form)
+            finally:
+                if form == "memory":
+                    fsspec.filesystem("memory").rm(path.rsplit("/", 1)[0], recursive=True)
 
     run()
     # the campaign reaches every outcome: catalogs refused and opened, entries built
