@@ -239,13 +239,22 @@ class Catalog(DataSource):
         from .parameters import UserParameter
 
         out: dict = {}
-        groups = [self._arg_params] + [f.parameters or {} for f in self._files]
-        for group in groups:
+        own_url = self.urls[0] if len(self.urls) == 1 else None
+        groups = [(self._arg_params, own_url)] + [(f.parameters or {}, f.url) for f in self._files]
+        for group, url in groups:
             for pname, spec in group.items():
                 if isinstance(spec, UserParameter):
                     out[pname] = spec
-                else:
+                    continue
+                try:
                     out[str(pname)] = UserParameter.from_spec(str(pname), spec)
+                except CatalogError as exc:  # name the file the parameter is written in
+                    from .limits import located
+
+                    named = located(exc, url)
+                    if named is exc:
+                        raise
+                    raise named from exc
         out.update(self._parent_params)
         return out
 

@@ -413,3 +413,24 @@ def test_catalog_call_with_a_refused_parameter_names_the_file(tmp_path):
         cat(year="abc")
     assert_names(info, path)
     assert "'year'" in str(info.value) and "abc" in str(info.value)
+
+
+def test_bad_catalog_level_parameter_names_the_file(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        metadata:
+          parameters:
+            year: {type: int, allowed: false}
+        sources:
+          e: {driver: csv, args: {urlpath: x.csv}}
+        """,
+    )
+    try:
+        cat = open_catalog(path, persist_mode="never")
+        cat.describe()
+        assert cat.user_parameters is not None
+    except ParameterError as exc:
+        assert path in str(exc) and "'year'" in str(exc)
+    else:
+        raise AssertionError("a parameter with allowed: false was accepted")
