@@ -335,6 +335,12 @@ class CatalogEntry:
     @_named
     def build(self, _persist_mode: str | None = None, **kwargs: Any) -> DataSource:
         """The original source for these parameter values (no persist-mode handling)."""
+        from .templates import one_budget
+
+        with one_budget():  # every template of the entry shares the limits
+            return self._build(_persist_mode, **kwargs)
+
+    def _build(self, _persist_mode: str | None = None, **kwargs: Any) -> DataSource:
         from .templates import render
 
         raw_args = self._spec.get("args")

@@ -15,7 +15,8 @@ YAML (checked before the text reaches the parser, see :func:`check_yaml_text`):
   that contains it is refused too.
 
 Templates (see :mod:`.templates`): :data:`MAX_TEMPLATE_OPS`,
-:data:`MAX_TEMPLATE_SIZE`, :data:`MAX_TEMPLATE_WORK`, :data:`MAX_INT_BITS`,
+:data:`MAX_TEMPLATE_SIZE`, :data:`MAX_TEMPLATE_WORK`, :data:`MAX_TEMPLATE_SOURCE`,
+:data:`MAX_INT_BITS`,
 :data:`MAX_TEMPLATE_SECONDS`.
 
 Nested catalogs: :data:`MAX_CATALOG_NESTING` levels (a catalog that includes
@@ -41,6 +42,9 @@ MAX_TEMPLATE_SIZE = 1_000_000
 #: most characters/items all the strings and lists built by the templates of one
 #: entry's arguments may add up to
 MAX_TEMPLATE_WORK = 20_000_000
+#: most characters of template source compiled for one entry's arguments (a single
+#: template, or several: compiled templates are cached and not counted again)
+MAX_TEMPLATE_SOURCE = 20_000
 #: largest integer a template may compute, in bits (about 3,000 decimal digits)
 MAX_INT_BITS = 10_000
 #: wall-clock backstop for rendering one entry's arguments; the limits above are

@@ -17,6 +17,7 @@ an int), as intake 0.x does.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import math
@@ -84,12 +85,23 @@ _budget: contextvars.ContextVar = contextvars.ContextVar("intake_persist_templat
 
 
 class _Budget:
-    __slots__ = ("ops", "work", "deadline")
+    __slots__ = ("ops", "work", "source", "deadline")
 
     def __init__(self) -> None:
         self.ops = 0
         self.work = 0
+        self.source = 0
         self.deadline = time.monotonic() + limits.MAX_TEMPLATE_SECONDS
+
+    def compile(self, n: int, text: str) -> None:
+        """Count ``n`` characters of template source about to be compiled (Jinja2
+        compiles some 50 KB a second: the limit keeps compiling bounded too)."""
+        self.source += n
+        if self.source > limits.MAX_TEMPLATE_SOURCE:
+            raise TemplateLimitError(
+                f"template {_short(text)}: more than {limits.MAX_TEMPLATE_SOURCE} characters "
+                "of templates to compile; refused"
+            )
 
     def tick(self, n: int = 1) -> None:
         self.ops += n
@@ -117,6 +129,19 @@ class _Budget:
         elif isinstance(value, int) and value.bit_length() > limits.MAX_INT_BITS:
             _too_big_int()
         return value
+
+
+@contextlib.contextmanager
+def one_budget() -> Any:
+    """Every template rendered inside shares one budget of work (see the limits)."""
+    if _budget.get(None) is not None:
+        yield
+        return
+    token = _budget.set(_Budget())
+    try:
+        yield
+    finally:
+        _budget.reset(token)
 
 
 def _current() -> _Budget:
@@ -428,17 +453,18 @@ def _render_error(text: str, exc: BaseException) -> TemplateError:
 
 
 def _jinja_render(text: str, context: dict[str, Any]) -> str:
-    template = _compiled.get(text)
-    if template is None:
-        template = _compile(text)
-        if len(_compiled) < 4096:
-            _compiled[text] = template
     from jinja2 import TemplateError as JinjaTemplateError
 
     token = None
     if _budget.get(None) is None:
         token = _budget.set(_Budget())
     try:
+        template = _compiled.get(text)
+        if template is None:
+            _current().compile(len(text), text)
+            template = _compile(text)
+            if len(_compiled) < 4096:
+                _compiled[text] = template
         return template.render(context)
     except CatalogError as exc:
         if isinstance(exc, TemplateLimitError):

@@ -434,3 +434,21 @@ def test_bad_catalog_level_parameter_names_the_file(tmp_path):
         assert path in str(exc) and "'year'" in str(exc)
     else:
         raise AssertionError("a parameter with allowed: false was accepted")
+
+
+def test_template_source_limit(tmp_path, monkeypatch):
+    # Jinja2 compiles some 50 KB of template a second: long templates are refused
+    long_template = "{{ year }}-{{ year + 1 }}" * 2000  # 46,000 characters
+    path, cat = one_entry(
+        tmp_path,
+        f"driver: csv\nargs: {{urlpath: '{long_template}'}}\n"
+        "parameters: {year: {type: int, default: 2020}}\n",
+    )
+    with pytest.raises(TemplateLimitError, match="characters of templates") as info:
+        cat["e"]
+    assert_names(info, path, "e")
+    monkeypatch.setattr(limits, "MAX_TEMPLATE_SOURCE", 100)
+    ok = "{{ year + 1 }}" * 7  # 98 characters
+    assert render_string(ok, dict(CTX, year=1)) == "2" * 7
+    with pytest.raises(TemplateLimitError):
+        render_string(ok + "{{ 1 }}", dict(CTX, year=1))
