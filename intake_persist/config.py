@@ -12,6 +12,7 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     "persist_path": None,  # <confdir>/persisted
     "persist_storage_options": {},
+    "persist_grace": 300.0,  # seconds a copy taken out of the index stays readable
 }
 
 
@@ -80,3 +81,28 @@ def persist_storage_options(conf: dict[str, Any] | None = None) -> dict[str, Any
     """fsspec storage options for the store, from ``persist_storage_options`` in conf."""
     conf = load_conf() if conf is None else conf
     return dict(conf.get("persist_storage_options") or {})
+
+
+def persist_grace(conf: dict[str, Any] | None = None) -> float:
+    """Seconds a copy taken out of the index (re-persist, refresh, ``keep=N``
+    pruning, ``remove``, ``gc``) stays on storage for readers that resolved it:
+    ``INTAKE_PERSIST_GRACE``, else ``persist_grace`` in conf, else 300."""
+    import math
+
+    value: Any = os.environ.get("INTAKE_PERSIST_GRACE")
+    where = "environment variable INTAKE_PERSIST_GRACE"
+    if value is None or value == "":
+        conf = load_conf() if conf is None else conf
+        value = conf.get("persist_grace", DEFAULTS["persist_grace"])
+        where = f"persist_grace in {os.path.join(confdir(), 'conf.yaml')}"
+        if value is None:
+            value = DEFAULTS["persist_grace"]
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        grace = float(value)
+    except (TypeError, ValueError):
+        grace = math.nan
+    if math.isnan(grace) or grace < 0:
+        raise ValueError(f"{where} must be a number of seconds >= 0, got {value!r}")
+    return grace

@@ -213,6 +213,23 @@ class StoreWriteError(IntakePersistError, OSError):
         return str(self.args[0]) if self.args else ""
 
 
+class CopyGoneError(IntakePersistError, FileNotFoundError):
+    """A persisted copy was deleted while it was being read, and neither the copy the
+    index lists now nor the original could be read instead. ``store`` (the store's
+    URL), ``entry`` (the catalog entry's name, if known) and ``key`` (the token) say
+    which; they are also in the message."""
+
+    def __init__(self, message: str, store: str | None = None, entry: str | None = None,
+                 key: str | None = None):
+        super().__init__(message)
+        self.store = store
+        self.entry = entry
+        self.key = key
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 # ----------------------------------------------------------------- command line
 
 

@@ -104,6 +104,16 @@ def _ttl(text: str) -> float | None:
     return int(value) if value == int(value) else value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
 def _add_params(p: argparse.ArgumentParser, help: str) -> None:
     """The repeatable ``-p NAME=VALUE`` option of persist and export."""
     p.add_argument("-p", "--param", dest="params", type=_param, action="append",
@@ -199,6 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--delete-detached",
         action="store_true",
         help="also delete the files kept by 'remove --keep-files'",
+    )
+    p.add_argument(
+        "--grace",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="delete copies taken out of the index (re-persisted, refreshed, pruned, "
+        "removed) once they have been out this long (default: persist_grace, 300); "
+        "--grace 0 deletes them now, even under readers. Also how long a writer on "
+        "another host is given before its unfinished copy counts as abandoned "
+        "(default: one hour)",
     )
 
     p = _add(sub, "export", "write a copy of one entry anywhere and print its catalog YAML")

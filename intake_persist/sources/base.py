@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -41,6 +42,33 @@ def _without(value: Any, part: str) -> Any:
     return value
 
 
+def _guarded(fn: Any) -> Any:
+    """``fn`` (a reading method) consulting the source's copy guard, when it has one
+    (a persisted copy made by the store: see :mod:`intake_persist.store.readers`)."""
+    if getattr(fn, "_ip_guarded", False) or not callable(fn):
+        return fn
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        guard = self.__dict__.get("_ip_guard")
+        if guard is None:
+            return fn(self, *args, **kwargs)
+        return guard.call(self, name, fn, args, kwargs)
+
+    wrapper._ip_guarded = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _guard_methods(cls: type) -> None:
+    from ..store.readers import GUARDED_METHODS
+
+    for name in GUARDED_METHODS:
+        fn = cls.__dict__.get(name)
+        if fn is not None:
+            setattr(cls, name, _guarded(fn))
+
+
 class DataSource:
     """A readable source of one container type, made from a driver and its arguments.
 
@@ -59,6 +87,10 @@ class DataSource:
     name: ClassVar[str] = "base"
     version: ClassVar[str] = "0.1"
     partition_access: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _guard_methods(cls)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> DataSource:
         obj = super().__new__(cls)
@@ -289,3 +321,6 @@ class DataSource:
         from ..store.export import export
 
         return export(self, path, **kwargs)
+
+
+_guard_methods(DataSource)

@@ -422,7 +422,8 @@ class Index:
     # ---- repair ------------------------------------------------------------------
     def published(self) -> dict[str, dict[str, dict]]:
         """``{token: {vid: meta entry}}`` for every published copy (meta file present)
-        that the user has not removed (no tombstone)."""
+        that the user has not removed (no tombstone) and that has not been retired
+        (taken out of the index by a newer copy: ``<vid>.retired``)."""
         from .._yaml import YAMLError, load
 
         out: dict[str, dict[str, dict]] = {}
@@ -431,12 +432,15 @@ class Index:
                 continue
             subs = self.backend.listdir(item.name)
             removed = {s.name for s in subs if s.name.endswith(layout.REMOVED_SUFFIX)}
+            retired = {s.name for s in subs if s.name.endswith(layout.RETIRED_SUFFIX)}
             for sub in subs:
                 if not sub.name.endswith(layout.META_SUFFIX):
                     continue
                 vid = sub.name[: -len(layout.META_SUFFIX)]
                 if not layout.is_vid(vid) or vid + layout.REMOVED_SUFFIX in removed:
                     continue  # removed by the user: never put back
+                if vid + layout.RETIRED_SUFFIX in retired:
+                    continue  # replaced by a newer copy: never put back
                 try:
                     meta = load(self.backend.read_bytes(f"{item.name}/{sub.name}"))
                 except (YAMLError, OSError) as exc:

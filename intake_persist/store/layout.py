@@ -11,6 +11,10 @@
     <token>/<vid>.removed       tombstone: the user removed this copy from the index;
                                 gc and rebuilds never put it back (JSON: time, and
                                 whether its files are to be deleted)
+    <token>/<vid>.retired       the copy left the index (re-persist, refresh, keep=N
+                                pruning, gc); readers that resolved it may still be
+                                reading, so gc deletes it only after the grace
+                                period (JSON: time, and why)
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ DAMAGED_PREFIX = "cat.yaml.damaged-"
 META_SUFFIX = ".meta.yaml"
 WRITING_SUFFIX = ".writing"
 REMOVED_SUFFIX = ".removed"
+RETIRED_SUFFIX = ".retired"
 TMP_MARK = ".tmp-"
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -64,6 +69,10 @@ def writing_rel(token: str, vid: str) -> str:
 
 def removed_rel(token: str, vid: str) -> str:
     return f"{token}/{vid}{REMOVED_SUFFIX}"
+
+
+def retired_rel(token: str, vid: str) -> str:
+    return f"{token}/{vid}{RETIRED_SUFFIX}"
 
 
 def tmp_name(name: str) -> str:

@@ -53,6 +53,12 @@ def check_ttl(ttl: Any) -> float | int | None:
     return int(ttl) if float(ttl).is_integer() and isinstance(ttl, numbers.Integral) else value
 
 
+def _check_grace(grace: Any) -> float:
+    if isinstance(grace, bool) or not isinstance(grace, numbers.Real) or not grace >= 0:
+        raise ValueError(f"grace must be a number of seconds >= 0, got {grace!r}")
+    return float(grace)
+
+
 def check_keep(keep: Any) -> int:
     if isinstance(keep, bool) or not isinstance(keep, numbers.Integral) or keep < 1:
         raise ValueError(f"keep must be an integer >= 1 (copies to keep), got {keep!r}")
@@ -222,14 +228,19 @@ class PersistStore:
     """A read-only catalog of persisted sources, keyed by the original's token, and
     the operations that change it (``persist``, ``remove``, ``refresh``, ``gc``...)."""
 
-    def __init__(self, path: str | None = None, *, retry: Any = None, **storage_options: Any):
+    def __init__(self, path: str | None = None, *, retry: Any = None,
+                 grace: float | None = None, **storage_options: Any):
         """``retry``: how hard to retry transient failures of an object store (``None``
         for the default, a number of attempts, a mapping of
-        :class:`~.retry.RetryPolicy` fields, or a policy); ``storage_options`` go to
-        fsspec."""
+        :class:`~.retry.RetryPolicy` fields, or a policy); ``grace``: seconds a copy
+        taken out of the index stays for its readers (default: ``persist_grace``);
+        ``storage_options`` go to fsspec."""
         from .retry import policy_from
 
         self.retry_policy = policy_from(retry)
+        if grace is not None:
+            grace = _check_grace(grace)
+        self._grace = grace
         if path is None:
             from .. import config
 
@@ -244,6 +255,17 @@ class PersistStore:
 
     def __repr__(self) -> str:
         return f"<PersistStore {self.path!r}>"
+
+    @property
+    def grace(self) -> float:
+        """Seconds a copy taken out of the index stays on storage, so that readers
+        that resolved it finish: the ``grace=`` given to the store, else
+        ``INTAKE_PERSIST_GRACE`` / ``persist_grace`` in conf.yaml (default 300)."""
+        if self._grace is not None:
+            return self._grace
+        from .. import config
+
+        return config.persist_grace()
 
     # ---- mapping ------------------------------------------------------------------
     def get_tok(self, x: Any) -> str:
@@ -291,8 +313,11 @@ class PersistStore:
         except NotPersistedError:
             return default
 
-    def _build(self, key: str, entry: dict) -> Any:
-        """The source that reads a persisted copy, from its index entry."""
+    def _build(self, key: str, entry: dict, mode: str = "default") -> Any:
+        """The source that reads a persisted copy, from its index entry. A copy made
+        by this store is guarded (see :mod:`.readers`): should it be deleted under
+        its reader, the read goes on from the index's current copy or the original
+        (``mode`` decides), or fails with :class:`~intake_persist.errors.CopyGoneError`."""
         args = _render_dir(_copy.deepcopy(entry.get("args") or {}), self.path)
         if self.storage_options and not self.backend.is_local:
             args.setdefault("storage_options", dict(self.storage_options))
@@ -301,6 +326,13 @@ class PersistStore:
         src = make_source(entry["driver"], args, md, entry.get("description"),
                           container=md.get("container"))
         src.entry_name = md.get("original_name")
+        vid = md.get("version")
+        urlpath = (entry.get("args") or {}).get("urlpath")
+        if (isinstance(vid, str) and layout.is_token(key) and layout.is_vid(vid)
+                and isinstance(urlpath, str) and urlpath.startswith(CATALOG_DIR)):
+            from .readers import CopyGuard
+
+            src.__dict__["_ip_guard"] = CopyGuard(self, key, vid, mode)
         return src
 
     # ---- freshness ----------------------------------------------------------------
@@ -327,7 +359,7 @@ class PersistStore:
             return source
         if entry is None:
             return source
-        copy = self._build(key, entry)
+        copy = self._build(key, entry, mode)
         if mode == "always" or not is_expired(entry):
             return copy
         try:
@@ -335,7 +367,7 @@ class PersistStore:
                 # someone else may have refreshed it while we waited
                 latest = self.index.lookup(key)
                 if latest is not None and not is_expired(latest):
-                    return self._build(key, latest)
+                    return self._build(key, latest, mode)
                 md = (latest or entry).get("metadata") or {}
                 return self.persist(
                     source,
@@ -514,29 +546,97 @@ class PersistStore:
         return _scrub(_plain(entry))
 
     def _prune(self, token: str, current: dict) -> list[str]:
-        """Delete published copies of ``token`` that the index no longer lists (older
-        than its current copy). Meta first: a half-deleted copy is an orphan for gc."""
+        """Retire the published copies of ``token`` that the index no longer lists
+        (older than its current copy): they are deleted once the grace period has
+        passed, here or by gc. Returns the version ids retired now."""
         md = current.get("metadata") or {}
         keepers = set(md.get("versions") or [md.get("version")])
         newest = md.get("version") or ""
-        removed = []
+        retired = []
         items = self.backend.listdir(token)
+        names = {i.name for i in items}
         detached = self._tombstones(items)
         for item in items:
             if not item.name.endswith(layout.META_SUFFIX):
                 continue
             vid = item.name[: -len(layout.META_SUFFIX)]
             if vid in detached:
-                continue  # kept by remove(delfiles=False): only gc(delete_detached) deletes it
-            if layout.is_vid(vid) and vid not in keepers and vid < newest:
+                continue  # removed by the user: its tombstone says what becomes of it
+            if (layout.is_vid(vid) and vid not in keepers and vid < newest
+                    and vid + layout.RETIRED_SUFFIX not in names):
+                self._retire(token, vid, "pruned")
+                retired.append(vid)
+        self._reap(token)
+        return retired
+
+    def _retire(self, token: str, vid: str, why: str) -> None:
+        """Mark a copy as out of the index since now (the first mark stays)."""
+        import json
+
+        mark = json.dumps({"retired": round(time.time(), 6), "why": why}).encode()
+        with contextlib.suppress(FileExistsError):
+            self.backend.create_only(layout.retired_rel(token, vid), mark)
+
+    def _mark_time(self, rel: str, key: str, mtime: float | None = None) -> float | None:
+        """The time recorded in a JSON marker (``key``), else the file's mtime."""
+        import json
+
+        try:
+            t = json.loads(self.backend.read_bytes(rel)).get(key)
+            if isinstance(t, (int, float)) and not isinstance(t, bool):
+                return float(t)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, AttributeError):
+            pass
+        return mtime
+
+    def _past_grace(self, rel: str, key: str, grace: float, now: float,
+                    mtime: float | None = None) -> bool:
+        if grace <= 0:
+            return True
+        t = self._mark_time(rel, key, mtime)
+        return t is not None and now - t >= grace
+
+    def _reap(self, token: str, grace: float | None = None, dry_run: bool = False,
+              report: list | None = None) -> list[str]:
+        """Delete the copies of ``token`` retired, or removed with their files, at
+        least ``grace`` seconds ago (default: the store's grace). Returns their vids."""
+        grace = self.grace if grace is None else grace
+        now = time.time()
+        items = self.backend.listdir(token)
+        names = {i.name: i for i in items}
+        gone = []
+        for name, item in names.items():
+            if name.endswith(layout.RETIRED_SUFFIX):
+                vid = name[: -len(layout.RETIRED_SUFFIX)]
+                if not layout.is_vid(vid) or vid + layout.REMOVED_SUFFIX in names:
+                    continue
+                if self._past_grace(layout.retired_rel(token, vid), "retired", grace, now,
+                                    item.mtime):
+                    gone.append(vid)
+            elif name.endswith(layout.REMOVED_SUFFIX):
+                vid = name[: -len(layout.REMOVED_SUFFIX)]
+                if not layout.is_vid(vid):
+                    continue
+                stone = self._tombstone(token, vid)
+                if stone.get("delete_files") and self._past_grace(
+                        layout.removed_rel(token, vid), "removed", grace, now, item.mtime):
+                    gone.append(vid)
+        for vid in sorted(gone):
+            if report is not None:
+                report.append(self.backend.url(layout.data_rel(token, vid)))
+            if not dry_run:
                 self._delete_copy(token, vid)
-                removed.append(vid)
-        return removed
+        return gone
 
     def _delete_copy(self, token: str, vid: str) -> None:
+        # meta first: a reader that finds the meta after its read knows the data
+        # was whole (see readers.CopyGuard)
         self.backend.rm(layout.meta_rel(token, vid))
         self.backend.rm(layout.data_rel(token, vid))
         self.backend.rm(layout.removed_rel(token, vid))
+        self.backend.rm(layout.retired_rel(token, vid))
 
     @staticmethod
     def _tombstones(items: list) -> set[str]:
@@ -544,14 +644,17 @@ class PersistStore:
         n = len(layout.REMOVED_SUFFIX)
         return {i.name[:-n] for i in items if i.name.endswith(layout.REMOVED_SUFFIX)}
 
-    def _tombstone_says_delete(self, token: str, vid: str) -> bool:
+    def _tombstone(self, token: str, vid: str) -> dict:
         import json
 
         try:
-            return bool(json.loads(self.backend.read_bytes(layout.removed_rel(token, vid)))
-                        .get("delete_files"))
-        except (OSError, ValueError, AttributeError):
-            return False
+            stone = json.loads(self.backend.read_bytes(layout.removed_rel(token, vid)))
+        except (OSError, ValueError):
+            return {}
+        return stone if isinstance(stone, dict) else {}
+
+    def _tombstone_says_delete(self, token: str, vid: str) -> bool:
+        return bool(self._tombstone(token, vid).get("delete_files"))
 
     def _mark_removed(self, token: str, entry: dict, delete_files: bool) -> None:
         """Tombstone every copy of ``token`` up to ``entry``'s version, so that gc and
@@ -602,10 +705,11 @@ class PersistStore:
 
     # ---- removing -----------------------------------------------------------------
     def remove(self, source_or_key: Any, delfiles: bool = True) -> None:
-        """Forget a persisted source and, by default, delete its files. A removal
-        sticks: gc and index rebuilds never put the entry back (only persisting the
-        source again does). Files kept with ``delfiles=False`` stay until
-        ``gc(delete_detached=True)``."""
+        """Forget a persisted source and, by default, delete its files once the grace
+        period (:attr:`grace`) has passed, so that readers that resolved it finish
+        (``gc(grace=0)`` deletes them at once). A removal sticks: gc and index
+        rebuilds never put the entry back (only persisting the source again does).
+        Files kept with ``delfiles=False`` stay until ``gc(delete_detached=True)``."""
         key = self.get_tok(source_or_key)
 
         def fn(entries: Entries) -> dict | None:
@@ -619,8 +723,8 @@ class PersistStore:
         entry = self.index.update(fn)
         if entry is None:
             raise NotPersistedError(f"no persisted copy with key {key!r} in {self.path}")
-        if delfiles:
-            self._delete_token(key)
+        if delfiles and layout.is_token(key):
+            self._reap(key)  # deleted now only when the grace period is 0
 
     def _delete_token(self, key: str, detached: bool = False) -> None:
         """Delete the copies of ``key``; detached ones (``remove(delfiles=False)``)
@@ -742,28 +846,42 @@ class PersistStore:
         raise NotPersistedError(f"no copy of {key!r} made at or before {when!r}")
 
     # ---- garbage collection ---------------------------------------------------------
-    def gc(self, dry_run: bool = False, grace: float = DEFAULT_GRACE,
+    def gc(self, dry_run: bool = False, grace: float | None = None,
            delete_detached: bool = False) -> dict:
         """Remove unfinished writes of dead writers, orphaned files, and copies the
         index no longer lists; put back published copies missing from the index,
         except those the user removed.
 
+        A copy the index no longer lists is first *retired* (``<vid>.retired``) and
+        deleted only once ``grace`` seconds have passed since (default: the store's
+        :attr:`grace`, ``persist_grace``), as are copies removed with their files:
+        readers that resolved them finish their read. ``grace=0`` deletes them now.
+
         A local writer is dead when the flock on its ``.writing`` marker is free; a
         writer on another host or an object store is presumed dead ``grace`` seconds
-        after it started. Copies kept by ``remove(..., delfiles=False)`` are listed
-        under ``detached`` and deleted only with ``delete_detached=True``. Returns
-        ``{"removed": [urls], "reindexed": [tokens], "dropped": [tokens],
-        "detached": [urls], "dry_run": bool}``.
+        after it started (default one hour). Copies kept by ``remove(...,
+        delfiles=False)`` are listed under ``detached`` and deleted only with
+        ``delete_detached=True``. Returns ``{"removed": [urls], "retired": [urls],
+        "reindexed": [tokens], "dropped": [tokens], "detached": [urls], "dry_run": bool}``.
         """
+        if grace is not None:
+            grace = _check_grace(grace)
+        copy_grace = self.grace if grace is None else grace
+        grace = DEFAULT_GRACE if grace is None else grace
         b = self.backend
-        report: dict[str, Any] = {"removed": [], "reindexed": [], "dropped": [],
-                                  "detached": [], "dry_run": dry_run}
+        report: dict[str, Any] = {"removed": [], "retired": [], "reindexed": [],
+                                  "dropped": [], "detached": [], "dry_run": dry_run}
         now = time.time()
 
         def remove(rel: str) -> None:
             report["removed"].append(b.url(rel))
             if not dry_run:
                 b.rm(rel)
+
+        def retire(token: str, vid: str) -> None:
+            report["retired"].append(b.url(layout.data_rel(token, vid)))
+            if not dry_run:
+                self._retire(token, vid, "gc")
 
         # temporary files of the index writer (only those: other files beside the
         # index are not ours, whatever their names look like)
@@ -786,6 +904,8 @@ class PersistStore:
                        if n.endswith(layout.WRITING_SUFFIX)}
             dirs = {n for n, i in names.items() if layout.is_vid(n)}
             tombstoned = self._tombstones(list(names.values()))
+            retired = {n[: -len(layout.RETIRED_SUFFIX)] for n in names
+                       if n.endswith(layout.RETIRED_SUFFIX)}
             for n, i in names.items():
                 parsed = layout.parse_tmp_name(n)
                 if parsed is not None and self._tmp_dead(parsed, i, now, grace):
@@ -826,12 +946,28 @@ class PersistStore:
                 if vid in indexed:  # a remove that did not commit: the index wins
                     continue
                 metas.discard(vid)  # removed by the user: never back in the index
-                if delete_detached or self._tombstone_says_delete(token, vid):
+                stone = self._tombstone(token, vid)
+                if delete_detached or (stone.get("delete_files") and self._past_grace(
+                        layout.removed_rel(token, vid), "removed", copy_grace, now)):
                     remove(layout.meta_rel(token, vid))
                     remove(layout.data_rel(token, vid))
                     remove(layout.removed_rel(token, vid))
-                else:
+                    if vid in retired:
+                        remove(layout.retired_rel(token, vid))
+                elif not stone.get("delete_files"):
                     report["detached"].append(b.url(layout.data_rel(token, vid)))
+            for vid in sorted(retired - tombstoned):
+                if vid not in metas:  # its copy is gone: the marker has no use
+                    remove(layout.retired_rel(token, vid))
+                    continue
+                if vid in indexed:
+                    continue  # listed again (a hand edit): leave it to the index
+                metas.discard(vid)  # out of the index: never back in it
+                if self._past_grace(layout.retired_rel(token, vid), "retired",
+                                    copy_grace, now, names[vid + layout.RETIRED_SUFFIX].mtime):
+                    remove(layout.meta_rel(token, vid))
+                    remove(layout.data_rel(token, vid))
+                    remove(layout.retired_rel(token, vid))
             published[token] = sorted(metas, reverse=True)
             if not dry_run and not metas:
                 b.rmdir_if_empty(token)
@@ -850,8 +986,7 @@ class PersistStore:
                 listed = set(md.get("versions") or [md["version"]])
                 for vid in vids:
                     if vid not in listed and vid < md["version"]:
-                        remove(layout.meta_rel(token, vid))
-                        remove(layout.data_rel(token, vid))
+                        retire(token, vid)  # deleted by a later gc, after the grace
         for token, entry in snap_entries.items():
             md = entry.get("metadata") or {}
             urlpath = (entry.get("args") or {}).get("urlpath")
@@ -888,7 +1023,7 @@ class PersistStore:
                 cur = self.index.lookup(token)
                 if cur is not None:
                     for vid in self._prune(token, cur):
-                        report["removed"].append(b.url(layout.data_rel(token, vid)))
+                        report["retired"].append(b.url(layout.data_rel(token, vid)))
         return report
 
     @staticmethod

@@ -520,3 +520,22 @@ def test_persist_reports_a_broken_nested_catalog(cli, catalog):
     assert listed.code == 0
     broken = [e for e in listed.json()["entries"] if e["error"]]
     assert [e["name"] for e in broken] == ["sub.*"]
+
+
+def test_gc_grace(cli, persisted, store_path):
+    """A refreshed copy is retired, not deleted: gc keeps it for the grace period,
+    ``gc --grace 0`` deletes it now."""
+    key = persisted["logs"]["key"]
+    (old,) = [p.name for p in (store_path / key).iterdir() if p.is_dir()]
+    assert cli("refresh", "logs").code == 0
+    assert (store_path / key / f"{old}.retired").exists()
+    r = cli("gc", "--json")
+    assert r.code == 0, r
+    assert r.json()["removed"] == [] and (store_path / key / old).exists()
+    r = cli("gc", "--grace", "0", "--json")
+    assert r.code == 0, r
+    assert str(store_path / key / old) in r.json()["removed"]
+    assert not (store_path / key / old).exists()
+    assert len(cli("list", "--json").json()["entries"]) == 3
+    bad = cli("gc", "--grace", "-5")
+    assert bad.code == 2 and "'-5'" in bad.err

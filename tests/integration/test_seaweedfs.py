@@ -71,12 +71,19 @@ def test_store_operations(weed_bucket, seaweedfs_server):
     assert fresh.resolve(a, "always").metadata["version"] == v
     new = fresh.resolve(a, "default")
     assert new.metadata["version"] > v
-    assert ls(fresh, a.token) == [new.metadata["version"], new.metadata["version"] + ".meta.yaml"]
+    nv = new.metadata["version"]
+    assert ls(fresh, a.token) == [v, f"{v}.meta.yaml", f"{v}.retired", nv, f"{nv}.meta.yaml"]
     assert fresh.backtrack(a.token).token == a.token
-    assert fresh.gc(grace=0) == {"removed": [], "reindexed": [], "dropped": [], "detached": [],
-                                 "dry_run": False}
+    report = fresh.gc(grace=0)  # the copy of a the refresh replaced: its grace is over
+    assert report["removed"] == [fresh.backend.url(f"{a.token}/{v}{s}")
+                                 for s in (".meta.yaml", "", ".retired")]
+    assert report["retired"] == report["reindexed"] == report["dropped"] == []
+    assert ls(fresh, a.token) == [nv, f"{nv}.meta.yaml"]
     fresh.remove(b)
-    assert list(fresh) == [a.token] and ls(fresh, b.token) == []
+    assert list(fresh) == [a.token]
+    assert [n for n in ls(fresh, b.token) if n.endswith(".removed")]  # files: after the grace
+    fresh.gc(grace=0)
+    assert ls(fresh, b.token) == []
     fresh.clear()
     assert len(fresh) == 0 and [n for n in ls(fresh) if n != "cat.yaml"] == []
 
@@ -127,9 +134,18 @@ def test_many_processes_into_one_store(weed_bucket, seaweedfs_server, tmp_path):
         original = st.backtrack(key)
         assert original.token == key
         pd.testing.assert_frame_equal(st[key].read(), original.read())
-    # no leftovers: nothing for gc to do, and the shared token kept one copy only
+    # no leftovers: gc(grace=0) deletes only copies out of the index (retired or
+    # removed, waiting for the grace period), then has nothing to do
+    current = {f"{k}/{(e.get('metadata') or {}).get('version')}"
+               for k, e in st.index.entries().items()}
     report = st.gc(grace=0)
-    assert report == {"removed": [], "reindexed": [], "dropped": [], "detached": [],
-                      "dry_run": False}
+    assert report["reindexed"] == [] and report["dropped"] == [] and report["detached"] == []
+    for url in report["removed"]:
+        rel = url[len(st.path) + 1:]
+        for suffix in (".meta.yaml", ".retired", ".removed"):
+            rel = rel.removesuffix(suffix)
+        assert rel not in current, url
+    assert st.gc(grace=0) == {"removed": [], "retired": [], "reindexed": [], "dropped": [],
+                              "detached": [], "dry_run": False}
     assert len([n for n in ls(st, shared.token) if n.endswith(".meta.yaml")]) == 1
     assert not os.path.exists(os.environ["INTAKE_PERSIST_PATH"])

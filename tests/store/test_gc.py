@@ -29,8 +29,8 @@ def _fake_unfinished(store, token, host=None, pid=None, started=None, marker=Tru
 
 
 def test_gc_on_empty_store(store):
-    assert store.gc() == {"removed": [], "reindexed": [], "dropped": [], "detached": [],
-                          "dry_run": False}
+    assert store.gc() == {"removed": [], "retired": [], "reindexed": [], "dropped": [],
+                          "detached": [], "dry_run": False}
 
 
 def test_dead_writer_of_this_machine_removed(store):

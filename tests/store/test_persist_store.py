@@ -183,8 +183,14 @@ def test_repersist_replaces_and_prunes(store):
     second = store.persist(src)
     v2 = second.metadata["version"]
     assert v2 > v1
+    # the first copy left the index; it stays for its readers until the grace is over
+    assert ls(store, src.token) == [v1, v1 + ".meta.yaml", v1 + ".retired", v2,
+                                    v2 + ".meta.yaml"]
+    pd.testing.assert_frame_equal(first.read(), src.read())
+    assert len(store) == 1 and store.info(src)["versions"] == [v2]
+    assert store.gc()["removed"] == []  # default grace: minutes
+    store.gc(grace=0)
     assert ls(store, src.token) == [v2, v2 + ".meta.yaml"]
-    assert len(store) == 1
 
 
 def test_keep_versions(store):
@@ -192,6 +198,9 @@ def test_keep_versions(store):
     vids = [store.persist(src, keep=2).metadata["version"] for _ in range(3)]
     info = store.info(src)
     assert info["versions"] == [vids[2], vids[1]]
+    assert {n for n in ls(store, src.token) if not n.endswith(".yaml")} == {
+        vids[0], vids[0] + ".retired", vids[1], vids[2]}
+    store.gc(grace=0)
     assert {n for n in ls(store, src.token) if not n.endswith(".yaml")} == {vids[1], vids[2]}
 
 
@@ -201,7 +210,7 @@ def test_remove_and_clear(store):
     copy_b = store.persist(b)
     store.remove(a)
     assert a.token not in store and b.token in store
-    assert ls(store, a.token) == []
+    assert [n for n in ls(store, a.token) if n.endswith(".removed")]  # gone after the grace
     with pytest.raises(KeyError, match="no persisted copy"):
         store.remove(a)
     with pytest.raises(NotPersistedError, match=a.token):
@@ -211,7 +220,9 @@ def test_remove_and_clear(store):
     vid = copy_b.metadata["version"]
     assert ls(store, b.token) == [vid, f"{vid}.meta.yaml", f"{vid}.removed"]
     report = store.gc(grace=0)  # the removal sticks; the kept files are listed as detached
-    assert report["reindexed"] == [] and report["removed"] == []
+    # (a's files, removed with delfiles=True, go now that the grace is forced to 0)
+    assert report["reindexed"] == []
+    assert {u.rsplit("/", 2)[-2] for u in report["removed"]} == {a.token}
     assert report["detached"] == [store.backend.url(f"{b.token}/{vid}")]
     assert b.token not in store and b.token not in PersistStore(store.path)
     store.persist(a)

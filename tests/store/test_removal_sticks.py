@@ -27,7 +27,7 @@ def test_gc_does_not_put_a_removed_entry_back(store):
     store.remove(a, delfiles=False)
     report = store.gc(grace=0)
     data_url = store.backend.url(f"{a.token}/{copy_a.metadata['version']}")
-    assert report == {"removed": [], "reindexed": [], "dropped": [],
+    assert report == {"removed": [], "retired": [], "reindexed": [], "dropped": [],
                       "detached": [data_url], "dry_run": False}
     assert list(store) == [b.token]
     assert list(PersistStore(store.path)) == [b.token]  # a fresh process sees the same
@@ -73,13 +73,31 @@ def test_detached_files_deleted_only_when_asked(store):
     pd.testing.assert_frame_equal(store[b.token].read(), b.read())
 
 
-def test_remove_with_files_leaves_nothing_for_gc(store):
+def test_remove_with_files_deletes_them_after_the_grace_period(store):
     a = FrameSource(seed=6)
+    copy = store.persist(a)
+    vid = copy.metadata["version"]
+    store.remove(a)
+    # readers that resolved the copy may still be reading: its files stay, tombstoned
+    assert ls(store, a.token) == [vid, f"{vid}.meta.yaml", f"{vid}.removed"]
+    pd.testing.assert_frame_equal(copy.read(), a.read())
+    report = store.gc()  # within the grace period: nothing deleted, nothing detached
+    assert report["removed"] == [] and report["detached"] == [] and report["reindexed"] == []
+    assert a.token not in store
+    report = store.gc(grace=0)  # forced
+    assert report["removed"] == [store.backend.url(f"{a.token}/{n}")
+                                 for n in (f"{vid}.meta.yaml", vid, f"{vid}.removed")]
+    assert ls(store, a.token) == [] and a.token not in store
+    assert store.gc(grace=0) == {"removed": [], "retired": [], "reindexed": [], "dropped": [],
+                                 "detached": [], "dry_run": False}
+
+
+def test_remove_with_files_and_no_grace_deletes_at_once(store_url):
+    store = PersistStore(store_url, grace=0)
+    a = FrameSource(seed=7)
     store.persist(a)
     store.remove(a)
     assert ls(store, a.token) == []
-    assert store.gc(grace=0) == {"removed": [], "reindexed": [], "dropped": [],
-                                 "detached": [], "dry_run": False}
 
 
 def test_rebuild_of_a_damaged_index_keeps_removed_entries_out(store):
