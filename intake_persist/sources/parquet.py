@@ -145,8 +145,6 @@ class ParquetSource(FileSource):
             import pyarrow.parquet as pq
 
             plan = self._plan()
-            if not plan["paths"]:
-                raise FileNotFoundError(f"no Parquet files under {self.urlpath!r}")
             with plan["fs"].open(plan["paths"][0], "rb") as f:
                 schema = pq.ParquetFile(f).schema_arrow
             cols = self._read_columns(schema)
