@@ -90,12 +90,21 @@ def writer(cat, names, go, iterations, rng) -> dict:
 
 
 def collector(cat, names, go, iterations, rng) -> dict:
+    """gc in a loop until the readers and the writer are done (at most
+    ``iterations`` runs), then once more."""
     from intake_persist.store import get_store
 
     store = get_store()
     counts = {"gc": 0, "removed": 0, "retired": 0, "errors": []}
     wait_for(go)
+    others = int(os.environ.get("RACE_PROCESSES", "4"))
+    done = os.path.dirname(go)
     for i in range(iterations):
+        last = len([n for n in os.listdir(done) if n.startswith("done-")]) >= others
+        if last:
+            i = 1  # a final forced run
+        else:
+            time.sleep(0.05)
         try:
             # every other run forced: copies go even under their readers
             report = store.gc(grace=0 if i % 2 else None)
@@ -105,6 +114,8 @@ def collector(cat, names, go, iterations, rng) -> dict:
         counts["gc"] += 1
         counts["removed"] += len(report["removed"])
         counts["retired"] += len(report["retired"])
+        if last:
+            break
     return counts
 
 
@@ -117,6 +128,7 @@ def main() -> None:
     names = sorted(cat)
     fn = {"reader": reader, "writer": writer, "gc": collector}[role]
     counts = fn(cat, names, go, int(iterations), random.Random(int(seed)))
+    open(os.path.join(os.path.dirname(go), f"done-{role}-{seed}"), "w").close()
     print(json.dumps(counts), flush=True)
 
 

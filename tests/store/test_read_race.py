@@ -60,7 +60,8 @@ def run_race(tmp_path, store_path: str, rounds: dict) -> dict:
             cat[name].persist(ttl=1 if i % 2 else None)
     """)
     subprocess.run([sys.executable, "-c", setup, catalog], env=env, check=True, timeout=600)
-    go = str(tmp_path / "go")
+    (tmp_path / "sync").mkdir()
+    go = str(tmp_path / "sync" / "go")
     worker = os.path.join(HERE, "race_worker.py")
     roles = [("reader", rounds["reader"], 1), ("reader", rounds["reader"], 2),
              ("reader", rounds["reader"], 3), ("writer", rounds["writer"], 4),
@@ -105,13 +106,13 @@ def check(total: dict, expected_reads: int) -> None:
 
 @pytest.mark.slow
 def test_readers_racing_maintenance_local(tmp_path):
-    rounds = {"reader": 12, "writer": 150, "gc": 40}
+    rounds = {"reader": 12, "writer": 150, "gc": 5000}
     total = run_race(tmp_path, str(tmp_path / "store"), rounds)
     check(total, 3 * rounds["reader"] * len(NAMES))
 
 
 @pytest.mark.slow
 def test_readers_racing_maintenance_s3(tmp_path, s3_bucket):
-    rounds = {"reader": 3, "writer": 40, "gc": 12}
+    rounds = {"reader": 3, "writer": 40, "gc": 2000}
     total = run_race(tmp_path, f"{s3_bucket}/store", rounds)
     check(total, 3 * rounds["reader"] * len(NAMES))
