@@ -289,8 +289,13 @@ class FaultProxy:
 def _cut_request(proxy: FaultProxy, conn: Connection) -> None:
     head, rest = read_request_head(conn.client)
     data = head + rest
-    if len(data) > 1:
-        conn.upstream.sendall(data[: conn.rng.randint(1, len(data) - 1)])
+    # cut inside the request line: moto's server (Python's http.server) takes a
+    # header block ended by EOF as complete and stores the PUT with an empty body,
+    # which S3 never does; a request cut in its first line is never acted upon
+    line_end = data.find(b"\r\n")
+    limit = line_end if line_end > 1 else len(data)
+    if limit > 1:
+        conn.upstream.sendall(data[: conn.rng.randint(1, limit - 1)])
     # closing the client with its request unanswered: the client sees a dropped
     # connection; the server sees a request that never ends
 

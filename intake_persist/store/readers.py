@@ -87,6 +87,7 @@ class CopyGuard:
         self.path = store.path
         self.storage_options = dict(store.storage_options)
         self.grace = getattr(store, "_grace", None)
+        self.retry = getattr(store, "retry_policy", None)
         self.key = key
         self.vid = vid
         self.mode = mode
@@ -110,7 +111,8 @@ class CopyGuard:
         if self.store is None:
             from .persist_store import PersistStore
 
-            self.store = PersistStore(self.path, grace=self.grace, **self.storage_options)
+            self.store = PersistStore(self.path, grace=self.grace, retry=self.retry,
+                                      **self.storage_options)
         return self.store
 
     def intact(self, data: bool = False) -> bool:
