@@ -217,9 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="delete copies taken out of the index (re-persisted, refreshed, pruned, "
         "removed) once they have been out this long (default: persist_grace, 300); "
-        "--grace 0 deletes them now, even under readers. Also how long a writer on "
-        "another host is given before its unfinished copy counts as abandoned "
-        "(default: one hour)",
+        "--grace 0 deletes them now, even under readers",
     )
 
     p = _add(sub, "export", "write a copy of one entry anywhere and print its catalog YAML")
@@ -296,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.store = store
         # Every part of the library that asks for "the configured store" gets this one.
         os.environ["INTAKE_PERSIST_PATH"] = store
+    if getattr(args, "grace", None) is not None:
+        # gc --grace: the grace period of the run (the store reads it from here)
+        os.environ["INTAKE_PERSIST_GRACE"] = repr(args.grace)
     log.debug("arguments: %s", vars(args))
     try:
         from . import commands

@@ -880,8 +880,6 @@ def cmd_clear(args: argparse.Namespace) -> int:
 _GC_VERBS = {
     # category: (done, dry-run)
     "removed": ("removed", "would remove"),
-    "retired": ("retired (out of the index; deleted after the grace period)",
-                "would retire"),
     "reindexed": ("put back in the index", "would put back in the index"),
     "dropped": ("dropped from the index (files gone)", "would drop from the index"),
     "detached": ("kept (removed from the index; --delete-detached deletes it)",) * 2,
@@ -891,8 +889,7 @@ _GC_VERBS = {
 def cmd_gc(args: argparse.Namespace) -> int:
     store = open_store(args)
     # the store's report: {"removed": [urls], "reindexed": [tokens], "dropped": [tokens], ...}
-    report = (dict(store.gc(dry_run=args.dry_run, delete_detached=args.delete_detached,
-                            grace=getattr(args, "grace", None)))
+    report = (dict(store.gc(dry_run=args.dry_run, delete_detached=args.delete_detached))
               if store is not None else {"removed": []})
     report.pop("dry_run", None)
     if args.json:
