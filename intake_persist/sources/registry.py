@@ -30,6 +30,7 @@ _registry: dict[str, str | type] = {
     "zarr": f"{_P}.xr.zarr.ZarrSource",
     "opendap": f"{_P}.xr.opendap.OpenDapSource",
     "rasterio": f"{_P}.xr.raster.RasterIOSource",
+    "xarray_image": f"{_P}.xr.image.ImageSource",
     "yaml_file_cat": f"{_C}.YAMLFileCatalog",
     "yaml_files_cat": f"{_C}.YAMLFilesCatalog",
 }
@@ -55,6 +56,8 @@ ALIASES: Mapping[str, str] = MappingProxyType(
         "intake_xarray.OpenDapSource": "opendap",
         "intake_xarray.raster.RasterIOSource": "rasterio",
         "intake_xarray.RasterIOSource": "rasterio",
+        "intake_xarray.image.ImageSource": "xarray_image",
+        "intake_xarray.ImageSource": "xarray_image",
         "intake.catalog.local.YAMLFileCatalog": "yaml_file_cat",
         "intake.catalog.local.YAMLFilesCatalog": "yaml_files_cat",
         "catalog": "yaml_file_cat",
