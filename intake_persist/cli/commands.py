@@ -434,19 +434,31 @@ def get_entry(cat, dotted: str):
     raise CLIError(f"no entry {dotted!r} in the catalog (its entries: {known})")
 
 
+def entry_error(exc: BaseException) -> str:
+    """One line for an error about an entry of the catalog the command was given: the
+    ``catalog <url>, `` that the catalog layer puts first is left out (the command
+    names the catalog already)."""
+    msg = error_message(exc)
+    url = getattr(exc, "url", None)
+    if isinstance(url, str) and msg.startswith(f"catalog {url}, "):
+        msg = msg[len(f"catalog {url}, "):]
+    return msg
+
+
 def _describe(entry) -> dict:
     """``entry.describe()``, with ``error`` set when the entry cannot be built as
     written (its driver unknown, say): found without reading any data."""
     try:
         desc = dict(entry.describe())
     except Exception as exc:  # noqa: BLE001
-        return {"name": getattr(entry, "name", None), "error": error_message(exc)}
+        name = getattr(entry, "name", None)
+        return {"name": name, "error": _bare(str(name), entry_error(exc))}
     check = getattr(entry, "driver_class", None)
     if check is not None and not _is_catalog(entry):
         try:
             check()
         except Exception as exc:  # noqa: BLE001
-            desc.setdefault("error", error_message(exc))
+            desc.setdefault("error", _bare(str(getattr(entry, "name", "")), entry_error(exc)))
     return desc
 
 
@@ -471,7 +483,7 @@ def build_source(entry, name: str, params: dict[str, str]):
         mine = {k: v for k, v in params.items() if k in declared}
         source = entry(persist_mode="never", **mine)
     except (ValueError, TypeError, KeyError) as exc:
-        msg = error_message(exc)
+        msg = entry_error(exc)
         if repr(name) not in msg and repr(name.rsplit(".", 1)[-1]) not in msg:
             msg = f"entry {name!r}: {msg}"
         raise CLIError(msg) from exc
@@ -601,7 +613,7 @@ def cmd_persist(args: argparse.Namespace) -> int:
     else:
         for name, entry, exc in walk_entries(cat):
             if exc is not None:
-                failed.append({"entry": name, "error": _bare(name, error_message(exc))})
+                failed.append({"entry": name, "error": _bare(name, entry_error(exc))})
             elif not _is_catalog(entry):
                 selected.append((name, entry))
     _check_params_used(params, selected)
@@ -636,7 +648,7 @@ def cmd_persist(args: argparse.Namespace) -> int:
                 raise
             except Exception as exc:  # noqa: BLE001 - go on with the other entries
                 log.debug("persisting %s failed", name, exc_info=args.verbose > 0)
-                failed.append({"entry": name, "error": _bare(name, error_message(exc))})
+                failed.append({"entry": name, "error": _bare(name, entry_error(exc))})
                 continue
             summary = _copy_summary(store, key, copy)
             persisted.append(
