@@ -1002,7 +1002,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     table_rows = []
     for r in rows:
         if r["error"]:
-            desc: Any = (f"error: {r['error']}", "red")
+            desc: Any = (f"error: {_about_entry(r['name'], r['error'])}", "red")
         else:
             text = (r["description"] or "").strip()
             desc = text.splitlines()[0] if text else ""
@@ -1024,11 +1024,25 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     if args.full:
         R.widen_for(con, table)
     con.print(table)
-    if not args.full:  # the table may cut errors short: each in full below it
-        for r in rows:
-            if r["error"]:
-                con.print(f"[red]{R.escape(_say_once(r['name'], r['error']))}[/red]")
+    errors = [r for r in rows if r["error"]]
+    if errors and not args.full:  # the table may cut errors short: each in full below it
+        con.print()
+        for r in errors:
+            con.print(f"[red]{R.escape(_say_once(r['name'], r['error']))}[/red]")
     return 0
+
+
+def _about_entry(name: str, msg: str) -> str:
+    """What ``msg`` says about entry ``name``, without the ``catalog <url>, entry
+    'name':`` or ``entry 'name':`` it starts with (a table row names both)."""
+    leaf = name.rsplit(".", 1)[-1]
+    for who in dict.fromkeys((name, leaf)):
+        for prefix in (f"entry {who!r}: ", f", entry {who!r}: "):
+            if msg.startswith(prefix):
+                return msg[len(prefix):]
+            if prefix.startswith(",") and msg.startswith("catalog ") and prefix in msg:
+                return msg.split(prefix, 1)[1]
+    return msg
 
 
 def _print_description(name: str, desc: dict) -> None:
@@ -1043,7 +1057,7 @@ def _print_description(name: str, desc: dict) -> None:
     for field in ("name", "description", "driver", "container"):
         t.add_row(field, R.escape(desc.get(field) if desc.get(field) is not None else "-"))
     if desc.get("error"):
-        t.add_row("error", f"[red]{R.escape(desc['error'])}[/red]")
+        t.add_row("error", f"[red]{R.escape(_about_entry(name, desc['error']))}[/red]")
     t.add_row("args", R.escape(_yaml_text(desc.get("args") or {}).rstrip()))
     if desc.get("metadata"):
         t.add_row("metadata", R.escape(_yaml_text(desc["metadata"]).rstrip()))
