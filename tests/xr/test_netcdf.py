@@ -59,6 +59,10 @@ def test_discover_describes_without_values(nc4_file):
     assert set(md["coords"]) == {"time", "lat", "lon", "station"}
     assert md["chunks"] == {"time": [10, 10, 10], "lat": [2, 2], "lon": [5]}
     assert md["attrs"]["title"] == "test data"
+    assert type(md["attrs"]["version"]) is int  # plain Python: the schema dumps to JSON
+    import json
+
+    json.dumps(md)
     assert info["npartitions"] == 3 * 2
 
 

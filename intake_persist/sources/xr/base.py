@@ -182,7 +182,7 @@ def describe_dataset(ds: Any) -> dict:
             "dtype": str(v.dtype),
             "shape": list(v.shape),
             "chunks": [list(c) for c in v.chunks] if v.chunks is not None else None,
-            "attrs": dict(v.attrs),
+            "attrs": _plain(dict(v.attrs)),
         }
 
     out: dict = {"dims": {str(k): int(v) for k, v in ds.sizes.items()}}
@@ -194,8 +194,21 @@ def describe_dataset(ds: Any) -> dict:
         out["variables"] = {str(ds.name): var(ds.variable)}
     out["coords"] = {str(k): var(v.variable) for k, v in ds.coords.items()}
     out["chunks"] = {str(k): list(v) for k, v in ds.chunksizes.items()}
-    out["attrs"] = dict(ds.attrs)
+    out["attrs"] = _plain(dict(ds.attrs))
     return out
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays in attributes as Python numbers and lists (so the
+    schema dumps to JSON and YAML)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    tolist = getattr(value, "tolist", None)
+    if tolist is not None and type(value).__module__ == "numpy":
+        return _plain(tolist())
+    return value
 
 
 # ---- several files, {pattern} paths -----------------------------------------------------
