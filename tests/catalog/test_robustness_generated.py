@@ -300,6 +300,15 @@ HOSTILE_FILES = [
     b"\x00\x01\x02",
     b"",
     b"---\n---\n",
+    b"sources:\n  a: {driver: yaml_files_cat, args: {path: '{{ CATALOG_DIR }}*.yaml'}}\n",
+    b"sources:\n  a: {driver: yaml_file_cat, args: {path: ['{{ CATALOG_DIR }}cat.yaml']}}\n",
+    b"sources:\n  " + b"n" * 90000 + b": {driver: csv, args: {urlpath: x.csv}}\n",
+    b"sources:\n  e:\n    driver: csv\n    args: {urlpath: '{{ p }}'}\n"
+    b"    parameters: {p: {default: \"{{ 'x' * 10 ** 9 }}\"}}\n",
+    b"sources:\n" + b"".join(
+        b"  e%d: {driver: csv, args: {urlpath: '{{ CATALOG_DIR }}x_{{ y }}.csv'}, "
+        b"parameters: {y: {type: int, default: %d}}}\n" % (i, i) for i in range(800)
+    ),
     b"sources:\n  e:\n    driver: csv\n    parameters:\n      p: {type: list, default: '"
     + b"[" * 30000
     + b"'}\n    args: {urlpath: '{{ p }}'}\n",
