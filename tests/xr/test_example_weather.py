@@ -27,3 +27,5 @@ def test_weather_entry_end_to_end():
     again = open_catalog(str(EXAMPLE)).weather
     assert again.is_persisted
     xr.testing.assert_identical(again.read(), expected)
+    original = open_catalog(str(EXAMPLE)).weather(persist_mode="never")
+    assert not original.is_persisted and original.driver_name == "netcdf"

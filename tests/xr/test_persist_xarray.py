@@ -200,3 +200,20 @@ def test_copy_partitions_follow_its_chunks(nc4_file, store):
     assert copy.npartitions == 3
     xr.testing.assert_identical(copy.read_partition(2), full.isel(time=slice(24, 30)))
     assert isinstance(copy.to_dask()["temp"].data, da.Array)
+
+
+def test_copy_opens_from_consolidated_metadata_alone(nc4_file, store):
+    """The arrays' metadata files are not needed: .zmetadata (read once) has them all."""
+    copy = NetCDFSource(nc4_file).persist(store=store, chunks={"time": 10})
+    assert copy._init_kwargs["consolidated"] is True
+    removed = 0
+    for root, _dirs, files in os.walk(copy.urlpath):
+        if root == copy.urlpath:
+            continue  # the group's own .zgroup stays
+        for name in files:
+            if name in (".zarray", ".zattrs", ".zgroup"):
+                os.remove(os.path.join(root, name))
+                removed += 1
+    assert removed > 5
+    fresh = store[NetCDFSource(nc4_file).token]
+    xr.testing.assert_identical(fresh.read(), xr.open_dataset(nc4_file).load())
