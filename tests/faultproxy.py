@@ -10,6 +10,10 @@ function, which acts on the first request of the connection:
 ``cut_response``  forward the request, then only part of the response, then close
 ``slowdown``      answer ``503 SlowDown`` with ``Retry-After`` without asking the server
 ``latency``       relay normally, with a delay before the first response byte
+``stall``         read the request's headers, then hold the connection open without
+                  answering (not even ``100 Continue``) for ``stall`` seconds (or
+                  until the client gives up or the proxy closes); the heads of the
+                  stalled requests are kept in ``proxy.stalled``
 
 Adding a mode: write ``fn(proxy, conn)`` where ``conn`` is a :class:`Connection`
 (``conn.client`` / ``conn.upstream`` sockets, ``conn.rng`` a per-connection
@@ -138,13 +142,15 @@ class FaultProxy:
 
     def __init__(self, upstream: tuple[str, int], rate: float = 0.15, seed: int = 14,
                  modes: dict[str, float] | None = None, retry_after: float = 0.2,
-                 latency: tuple[float, float] = (0.05, 0.3)):
+                 latency: tuple[float, float] = (0.05, 0.3), stall: float = 120.0):
         self.upstream = upstream
         self.rate = rate
         self.rng = random.Random(seed)
         self.modes = dict(DEFAULT_MODES if modes is None else modes)
         self.retry_after = retry_after
         self.latency = latency
+        self.stall = stall
+        self.stalled: list[bytes] = []
         self.counts: Counter = Counter()
         self.log: list[tuple[int, str]] = []
         self._lock = threading.Lock()
@@ -367,7 +373,26 @@ def _latency(proxy: FaultProxy, conn: Connection) -> None:
     proxy.relay(conn, response_delay=conn.rng.uniform(lo, hi))
 
 
+def _stall(proxy: FaultProxy, conn: Connection) -> None:
+    head, _rest = read_request_head(conn.client)
+    if not head:
+        return
+    with proxy._lock:
+        proxy.stalled.append(head.split(b"\r\n", 1)[0])
+    deadline = time.monotonic() + proxy.stall
+    conn.client.settimeout(0.1)
+    while time.monotonic() < deadline and not proxy._closing:
+        try:
+            if not conn.client.recv(65536):  # the client gave up and closed
+                return
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+
+
 FaultProxy.register_mode("cut_request", _cut_request)
 FaultProxy.register_mode("cut_response", _cut_response)
 FaultProxy.register_mode("slowdown", _slowdown)
 FaultProxy.register_mode("latency", _latency)
+FaultProxy.register_mode("stall", _stall)

@@ -247,6 +247,12 @@ class PersistStore:
             conf = config.load_conf()
             path = config.persist_path(conf)
             storage_options = {**config.persist_storage_options(conf), **storage_options}
+        from .._io import protocol
+
+        if protocol(str(path)) in ("s3", "s3a"):  # bounded waits on every request
+            from .s3 import with_timeouts
+
+            storage_options = with_timeouts(storage_options)
         self.storage_options = dict(storage_options)
         self.backend = backend_for(path, self.storage_options)
         self.backend.retry_policy = self.retry_policy

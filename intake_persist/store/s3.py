@@ -36,6 +36,58 @@ from .backends import FsspecBackend, IndexConflict, register_backend
 
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
 
+#: Seconds to wait for a connection, and for each read of an answer, on every
+#: request (settable as storage options ``connect_timeout`` / ``read_timeout`` or in
+#: ``config_kwargs``). A request that stalls longer fails with a timeout, which is
+#: transient: botocore, s3fs and :mod:`.retry` try it again within their budgets.
+DEFAULT_TIMEOUTS = {"connect_timeout": 5.0, "read_timeout": 15.0}
+
+
+def with_timeouts(storage_options: dict) -> dict:
+    """``storage_options`` for s3fs with connect and read timeouts set: the store's
+    ``connect_timeout`` / ``read_timeout`` options (moved into ``config_kwargs``),
+    else those already in ``config_kwargs``, else :data:`DEFAULT_TIMEOUTS`."""
+    import math
+
+    opts = dict(storage_options)
+    config = dict(opts.get("config_kwargs") or {})
+    for name, default in DEFAULT_TIMEOUTS.items():
+        value = opts.pop(name, None)
+        if value is None:
+            value = config.get(name, default)
+        try:
+            ok = not isinstance(value, bool) and math.isfinite(float(value)) and float(value) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"storage option {name} must be a number of seconds > 0, "
+                             f"got {value!r}")
+        config[name] = float(value)
+    opts["config_kwargs"] = config
+    return opts
+
+
+_EXPECT_OFF = False
+
+
+def drop_expect_continue(fs: Any = None) -> None:
+    """Send PUTs without ``Expect: 100-continue``: aiohttp waits for the server's
+    ``100 Continue`` with no timeout, so a stalled server held a PUT forever. Taken
+    out of botocore's built-in handlers (for the sessions made from now on, in this
+    process) and from ``fs``'s client if it has one already. The store's PUTs are
+    small (markers, the index) or one data file each."""
+    global _EXPECT_OFF
+    from botocore import handlers
+
+    if not _EXPECT_OFF:
+        handlers.BUILTIN_HANDLERS[:] = [h for h in handlers.BUILTIN_HANDLERS
+                                        if h[1] is not handlers.add_expect_header]
+        _EXPECT_OFF = True
+    client = getattr(fs, "_s3", None)
+    if client is not None:
+        with contextlib.suppress(Exception):
+            client.meta.events.unregister("before-call.s3", handlers.add_expect_header)
+
 
 def _response(exc: BaseException | None) -> dict:
     """The botocore response dict behind an s3fs/botocore error, if any."""
@@ -73,6 +125,7 @@ class S3Backend(FsspecBackend):
         super().__init__(root, **storage_options)
         if not hasattr(self.fs, "_call_s3"):  # pragma: no cover - another s3 implementation
             raise TypeError(f"S3Backend needs s3fs, got {type(self.fs).__name__} for {root}")
+        drop_expect_continue(self.fs)
         bucket, key, _ = self.fs.split_path(self._path_root)
         self.bucket = bucket
         self._key_root = key.strip("/")
