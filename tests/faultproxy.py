@@ -385,7 +385,7 @@ def _stall(proxy: FaultProxy, conn: Connection) -> None:
         try:
             if not conn.client.recv(65536):  # the client gave up and closed
                 return
-        except socket.timeout:
+        except TimeoutError:
             continue
         except OSError:
             return
