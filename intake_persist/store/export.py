@@ -10,12 +10,16 @@ whole and never outside the target.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .._io import get_fs, is_local, public_storage_options, strip_file_scheme
 from . import layout
+
+T = TypeVar("T")
 
 STAGING = ".intake-persist-export"
 
@@ -24,7 +28,7 @@ def _is_staging(name: str) -> bool:
     return name.startswith(STAGING + layout.TMP_MARK)
 
 
-def export(source: Any, path: str, storage_options: dict | None = None,
+def export(source: Any, path: str, storage_options: dict[str, Any] | None = None,
            progress: Any = None, overwrite: bool = False, **kwargs: Any) -> str:
     """Write a copy of ``source`` under ``path`` (a directory, local or URL) and
     return the YAML text of a one-entry catalog that reads it.
@@ -95,14 +99,15 @@ def export(source: Any, path: str, storage_options: dict | None = None,
 class _Target:
     """The export location: what is in it, and moves and deletes strictly inside it."""
 
-    def __init__(self, path: str, storage_options: dict):
+    def __init__(self, path: str, storage_options: dict[str, Any]) -> None:
         self.path = path
         self.local = is_local(path)
         if not self.local:
             self.fs, self.fspath = get_fs(path, **storage_options)
             self.fspath = self.fspath.rstrip("/")
 
-    def retry(self, operation: str, key: str | None, fn: Any, on_retry: Any = None) -> Any:
+    def retry(self, operation: str, key: str | None, fn: Callable[[], T],
+              on_retry: Any = None) -> T:
         """``fn()``, retried when it fails transiently (remote locations only)."""
         if self.local:
             return fn()
@@ -114,7 +119,7 @@ class _Target:
     def url(self, name: str) -> str:
         return os.path.join(self.path, name) if self.local else f"{self.path.rstrip('/')}/{name}"
 
-    def contents(self) -> list[str | None]:
+    def contents(self) -> list[str] | list[None]:
         """Names in the location; ``[None]`` when it is a file; ``[]`` when absent or empty."""
         if self.local:
             if os.path.isdir(self.path) and not os.path.islink(self.path):
@@ -127,7 +132,8 @@ class _Target:
             if fs.isfile(self.fspath):
                 return None
             try:
-                return fs.ls(self.fspath, detail=False)
+                names: list[str] = fs.ls(self.fspath, detail=False)
+                return names
             except (FileNotFoundError, NotADirectoryError):
                 return []
 
@@ -180,7 +186,7 @@ class _Target:
             self.fs.rmdir(f"{self.fspath}/{name}")
         self.fs.invalidate_cache(self.fspath)
 
-    def replace(self, staging: str, old: list) -> None:
+    def replace(self, staging: str, old: list[str]) -> None:
         """Delete the old content ``old``, then move the whole copy in ``staging`` up."""
         for name in old:
             if name != staging:
@@ -195,5 +201,5 @@ class _Target:
         for f in self._files(staging):
             rel = f[len(base) + 1:]
             # copy, then delete the staging copy: each step can be retried as it is
-            self.retry("copy", rel, lambda f=f, rel=rel: self.fs.copy(f, f"{self.fspath}/{rel}"))
+            self.retry("copy", rel, functools.partial(self.fs.copy, f, f"{self.fspath}/{rel}"))
         self.remove(staging)

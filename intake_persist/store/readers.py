@@ -48,7 +48,7 @@ GUARDED_METHODS = (
 _local = threading.local()
 
 
-def _busy() -> set:
+def _busy() -> set[int]:
     """Ids of the guarded sources this thread is reading now (inner calls of a
     guarded call, ``read`` calling ``read_partition``, are not guarded again)."""
     busy = getattr(_local, "busy", None)
@@ -61,7 +61,7 @@ class _Gone(Exception):
     """A candidate copy lost its files during the read."""
 
 
-def _call_on(obj: Any, name: str, args: tuple, kwargs: dict) -> Any:
+def _call_on(obj: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``obj.name(*args, **kwargs)``, or its equivalent for a source (the original)
     that lacks a method of the copy's driver."""
     method = getattr(obj, name, None)
@@ -93,15 +93,15 @@ class CopyGuard:
         self.mode = mode
         self.replacement: Any = None
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["store"] = None  # rebuilt from path and options where it lands
         return state
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
 
-    def __deepcopy__(self, memo: dict) -> CopyGuard:
+    def __deepcopy__(self, memo: dict[int, Any]) -> CopyGuard:
         new = object.__new__(CopyGuard)
         new.__dict__.update(self.__dict__)
         new.replacement = None
@@ -126,7 +126,7 @@ class CopyGuard:
             return True
 
     # ---- the guarded call --------------------------------------------------------
-    def call(self, src: Any, name: str, fn: Any, args: tuple, kwargs: dict) -> Any:
+    def call(self, src: Any, name: str, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         busy = _busy()
         if id(src) in busy:
             return fn(src, *args, **kwargs)
@@ -149,7 +149,7 @@ class CopyGuard:
             busy.discard(id(src))
         return self.recover(src, name, args, kwargs, cause)
 
-    def _attempt(self, new: Any, name: str, args: tuple, kwargs: dict, src: Any) -> Any:
+    def _attempt(self, new: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], src: Any) -> Any:
         """The call on a candidate, without recovery of its own."""
         guard = new.__dict__.get("_ip_guard")
         busy = _busy()
@@ -169,7 +169,7 @@ class CopyGuard:
             raise _Gone(f"copy {guard.vid} was deleted while it was being read")
         return result
 
-    def recover(self, src: Any, name: str, args: tuple, kwargs: dict,
+    def recover(self, src: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
                 cause: BaseException | None) -> Any:
         from ..errors import CopyGoneError
         from .persist_store import original_of

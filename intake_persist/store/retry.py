@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -42,7 +42,7 @@ from ..errors import StoreUnavailableError
 
 T = TypeVar("T")
 
-STATS: Counter = Counter()
+STATS: Counter[str] = Counter()
 _stats_lock = threading.Lock()
 
 
@@ -118,20 +118,20 @@ _PERMANENT = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryE
               NotADirectoryError)
 
 
-def _chain(exc: BaseException | None, limit: int = 8):
-    seen = set()
+def _chain(exc: BaseException | None, limit: int = 8) -> Iterator[BaseException]:
+    seen: set[int] = set()
     while exc is not None and id(exc) not in seen and len(seen) < limit:
         seen.add(id(exc))
         yield exc
         exc = exc.__cause__ or exc.__context__
 
 
-def _response(exc: BaseException) -> dict | None:
+def _response(exc: BaseException) -> dict[str, Any] | None:
     response = getattr(exc, "response", None)
     return response if isinstance(response, dict) else None
 
 
-def _status_code(response: dict) -> tuple[int | None, str | None]:
+def _status_code(response: dict[str, Any]) -> tuple[int | None, str | None]:
     status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
     code = (response.get("Error") or {}).get("Code")
     return (int(status) if isinstance(status, (int, str)) and str(status).isdigit()
