@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; resolved lazily at run time
     from .sources.registry import known_drivers, register_driver  # noqa: F401
     from .store import get_store  # noqa: F401
     from .store.persist_store import PersistStore  # noqa: F401
+    from .store.shared import SharedStore
 
 
 def __getattr__(name: str) -> Any:
@@ -61,7 +62,7 @@ class _Package(types.ModuleType):
     which the setter keeps out of the way (it stays in ``sys.modules``)."""
 
     @property
-    def store(self):
+    def store(self) -> SharedStore:
         """The shared :class:`PersistStore` of the configured persist path, bound at
         each use (``INTAKE_PERSIST_PATH``, ``conf.yaml``)."""
         from .store.shared import shared

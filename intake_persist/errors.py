@@ -254,4 +254,4 @@ def check_persist_mode(mode: object) -> str:
         raise PersistModeError(
             f"invalid persist_mode {mode!r}; valid modes are: {', '.join(map(repr, PERSIST_MODES))}"
         )
-    return mode  # type: ignore[return-value]
+    return mode

@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import types
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ __all__ = ["get_store", "reset_store", "PersistStore", "MODES"]
 from ..errors import PERSIST_MODES as MODES  # noqa: E402
 
 _stores: dict[tuple[str, str], PersistStore] = {}
-_fast: dict[tuple, PersistStore] = {}
+_fast: dict[tuple[Any, ...], PersistStore] = {}
 _lock = threading.Lock()
 _SUBMODULES = {"layout", "backends", "index", "persist_store", "export", "s3", "retry"}
 
@@ -39,7 +40,7 @@ def get_store() -> PersistStore:
     confdir = config.confdir()
     try:
         st = os.stat(os.path.join(confdir, "conf.yaml"))
-        stamp: tuple | None = (st.st_ino, st.st_mtime_ns, st.st_size)
+        stamp: tuple[int, int, int] | None = (st.st_ino, st.st_mtime_ns, st.st_size)
     except OSError:
         stamp = None
     fast_key = (os.environ.get("INTAKE_PERSIST_PATH"), confdir, stamp, os.getcwd())
@@ -50,7 +51,7 @@ def get_store() -> PersistStore:
     return store
 
 
-def _get_store(config) -> PersistStore:
+def _get_store(config: types.ModuleType) -> PersistStore:
     conf = config.load_conf()
     path = config.persist_path(conf)
     options = config.persist_storage_options(conf)
@@ -92,7 +93,7 @@ def __getattr__(name: str) -> Any:
 class _StoreModule(types.ModuleType):
     """This module's class: container protocol forwarded to the shared store."""
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(get_store())
 
     def __len__(self) -> int:

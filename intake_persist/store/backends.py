@@ -34,12 +34,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._io import is_local, protocol, strip_file_scheme
 from ..errors import IndexConflict  # noqa: F401
 from . import layout, retry
 from .retry import DEFAULT_POLICY
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,12 +85,12 @@ def _namespace() -> str:
     return _NS
 
 
-def _marker_info() -> dict:
+def _marker_info() -> dict[str, Any]:
     return {"host": layout.hostname(), "pid": os.getpid(), "time": time.time(),
             "ns": _namespace()}
 
 
-def _same_process_space(info: dict) -> bool:
+def _same_process_space(info: dict[str, Any]) -> bool:
     """True when the pid in a marker can be checked here (same host and namespace)."""
     return (info.get("host") == layout.hostname() and isinstance(info.get("pid"), int)
             and info.get("ns", _namespace()) == _namespace())
@@ -115,17 +121,17 @@ class LocalBackend:
         self.root = os.path.abspath(os.path.expanduser(strip_file_scheme(root)))
         self.storage_options = dict(storage_options)
         self.index_path = os.path.join(self.root, layout.INDEX)
-        self._lock = None
+        self._lock: BaseFileLock | None = None
 
     # ---- index part ----------------------------------------------------------------
-    def tag(self) -> tuple | None:
+    def tag(self) -> tuple[int, int, int] | None:
         try:
             st = os.stat(self.index_path)
         except FileNotFoundError:
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
-    def read(self) -> tuple[bytes | None, tuple | None]:
+    def read(self) -> tuple[bytes | None, tuple[int, int, int] | None]:
         try:
             with open(self.index_path, "rb") as f:
                 st = os.fstat(f.fileno())
@@ -134,7 +140,7 @@ class LocalBackend:
             return None, None
         return data, (st.st_ino, st.st_mtime_ns, st.st_size)
 
-    def write(self, data: bytes, expected_tag: Any) -> tuple:
+    def write(self, data: bytes, expected_tag: Any) -> tuple[int, int, int]:
         if self.tag() != expected_tag:
             raise IndexConflict(f"{self.index_path} changed while it was being updated")
         os.makedirs(self.root, exist_ok=True)
@@ -295,6 +301,7 @@ class LocalBackend:
             except ValueError:
                 info = {}
             host = info.get("host")
+            fcntl: ModuleType | None
             try:
                 import fcntl
             except ImportError:  # pragma: no cover
@@ -367,24 +374,25 @@ class FsspecBackend:
         """The store as named in error messages."""
         return self.root
 
-    def _retry(self, operation: str, key: str | None, fn: Callable[[], Any],
-               on_retry: Callable[[BaseException, float], Any] | None = None) -> Any:
+    def _retry(self, operation: str, key: str | None, fn: Callable[[], T],
+               on_retry: Callable[[BaseException, float], Any] | None = None) -> T:
         """``fn()`` with transient failures retried (see :func:`.retry.call`)."""
         return retry.call(fn, store=self.root, where=self._where(), operation=operation,
                           key=key, policy=self.retry_policy, on_retry=on_retry)
 
     # ---- index part ----------------------------------------------------------------
     @staticmethod
-    def _tag_of(info: dict) -> Any:
+    def _tag_of(info: dict[str, Any]) -> Any:
         for k in ("ETag", "etag", "md5Hash", "mtime", "LastModified", "last_modified", "created"):
             if info.get(k) is not None:
                 return (str(info[k]), info.get("size"))
         return (None, info.get("size"))
 
     def tag(self) -> Any:
-        def info() -> dict:
+        def info() -> dict[str, Any]:
             self.fs.invalidate_cache(self.index_path)
-            return self.fs.info(self.index_path)
+            found: dict[str, Any] = self.fs.info(self.index_path)
+            return found
 
         try:
             return self._tag_of(self._retry("info", layout.INDEX, info))
@@ -422,7 +430,8 @@ class FsspecBackend:
 
     # ---- file part ------------------------------------------------------------------
     def read_bytes(self, rel: str) -> bytes:
-        return self._retry("cat_file", rel, lambda: self.fs.cat_file(self._path(rel)))
+        data: bytes = self._retry("cat_file", rel, lambda: self.fs.cat_file(self._path(rel)))
+        return data
 
     def put(self, rel: str, data: bytes) -> None:
         self._retry("pipe_file", rel, lambda: self.fs.pipe_file(self._path(rel), data))
@@ -430,16 +439,18 @@ class FsspecBackend:
     def exists(self, rel: str) -> bool:
         def exists() -> bool:
             self.fs.invalidate_cache(self._path(rel))
-            return self.fs.exists(self._path(rel))
+            found: bool = self.fs.exists(self._path(rel))
+            return found
 
         return self._retry("exists", rel, exists)
 
     def listdir(self, rel: str = "") -> list[Item]:
         path = self._path(rel)
 
-        def ls() -> list[dict]:
+        def ls() -> list[dict[str, Any]]:
             self.fs.invalidate_cache(path)
-            return self.fs.ls(path, detail=True)
+            infos: list[dict[str, Any]] = self.fs.ls(path, detail=True)
+            return infos
 
         try:
             infos = self._retry("ls", rel or "/", ls)
@@ -522,7 +533,7 @@ def register_backend(protocol_name: str, cls: Callable[..., Any]) -> None:
     _BACKENDS[protocol_name] = cls
 
 
-def backend_for(path: str, storage_options: dict | None = None):
+def backend_for(path: str, storage_options: dict[str, Any] | None = None) -> Any:
     """The backend for a persist path: local paths use the standard library."""
     storage_options = dict(storage_options or {})
     if is_local(path):
@@ -531,7 +542,7 @@ def backend_for(path: str, storage_options: dict | None = None):
     cls = _BACKENDS.get(proto)
     if cls is None and proto in ("s3", "s3a"):
         try:  # the object-store variant, when it exists (issue 4)
-            from .s3 import S3Backend  # type: ignore[import-not-found]
+            from .s3 import S3Backend
 
             cls = S3Backend
         except ImportError:

@@ -126,7 +126,8 @@ class CopyGuard:
             return True
 
     # ---- the guarded call --------------------------------------------------------
-    def call(self, src: Any, name: str, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call(self, src: Any, name: str, fn: Any,
+             args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         busy = _busy()
         if id(src) in busy:
             return fn(src, *args, **kwargs)
@@ -149,7 +150,8 @@ class CopyGuard:
             busy.discard(id(src))
         return self.recover(src, name, args, kwargs, cause)
 
-    def _attempt(self, new: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], src: Any) -> Any:
+    def _attempt(self, new: Any, name: str,
+                 args: tuple[Any, ...], kwargs: dict[str, Any], src: Any) -> Any:
         """The call on a candidate, without recovery of its own."""
         guard = new.__dict__.get("_ip_guard")
         busy = _busy()

@@ -30,9 +30,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import StoreUnavailableError
+from ..errors import IndexConflict, StoreUnavailableError
 from . import layout, retry
-from .backends import FsspecBackend, IndexConflict, register_backend
+from .backends import FsspecBackend, register_backend
 
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
 
@@ -89,7 +89,7 @@ def drop_expect_continue(fs: Any = None) -> None:
             client.meta.events.unregister("before-call.s3", handlers.add_expect_header)
 
 
-def _response(exc: BaseException | None) -> dict:
+def _response(exc: BaseException | None) -> dict[str, Any]:
     """The botocore response dict behind an s3fs/botocore error, if any."""
     seen = 0
     while exc is not None and seen < 5:
@@ -180,7 +180,9 @@ class S3Backend(FsspecBackend):
                 body.close()
             return data, resp["ETag"]
 
-        return self._retry("get_object", key, lambda: sync(self.fs.loop, get))
+        got: tuple[bytes, str] = self._retry("get_object", key,
+                                             lambda: sync(self.fs.loop, get))
+        return got
 
     def _put(self, key: str, data: bytes, **conditions: str) -> str:
         """One ``PutObject``, retried when transient. With conditions, a retry whose
@@ -191,7 +193,8 @@ class S3Backend(FsspecBackend):
                               **conditions)
         finally:
             self.fs.invalidate_cache(f"{self.bucket}/{key}")
-        return resp["ETag"]
+        etag: str = resp["ETag"]
+        return etag
 
     # ---- index part ----------------------------------------------------------------
     def tag(self) -> str | None:
@@ -203,7 +206,8 @@ class S3Backend(FsspecBackend):
             if _is_not_found(exc):
                 return None
             raise
-        return resp["ETag"]
+        etag: str = resp["ETag"]
+        return etag
 
     def read(self) -> tuple[bytes | None, str | None]:
         try:
@@ -256,8 +260,9 @@ class S3Backend(FsspecBackend):
             if self._already_written(key, data) is None:
                 raise FileExistsError(f"{self.url(rel)} already exists") from None
 
-    def locked(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        yield  # no lock: the index update is a conditional write
 
     # ---- file part (retried and named by FsspecBackend) -------------------------------
     def put(self, rel: str, data: bytes) -> None:

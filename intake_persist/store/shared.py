@@ -60,7 +60,7 @@ class SharedStore(PersistStore):
     def __repr__(self) -> str:
         return f"<PersistStore {self.path!r} (the configured store)>"
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (shared, ())
 
 
