@@ -452,3 +452,16 @@ def test_template_source_limit(tmp_path, monkeypatch):
     assert render_string(ok, dict(CTX, year=1)) == "2" * 7
     with pytest.raises(TemplateLimitError):
         render_string(ok + "{{ 1 }}", dict(CTX, year=1))
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [CatalogEncodingError, CatalogRecursionError, DriverArgumentError, DriverImportError,
+     EntryDriverError, TemplateArithmeticError, TemplateLimitError, TemplateTypeError],
+)
+def test_new_errors_pickle_with_their_message(cls):
+    # errors raised on dask workers travel back pickled
+    import pickle
+
+    err = pickle.loads(pickle.dumps(cls("catalog /x/cat.yaml, entry 'e': boom", url="/x")))
+    assert type(err) is cls and str(err) == "catalog /x/cat.yaml, entry 'e': boom"
