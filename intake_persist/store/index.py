@@ -46,7 +46,7 @@ INDEX_METADATA = {"version": 1, "intake_persist_index": 1}
 _UNSAFE_PATTERN = (
     "[^\x09\x0a\x0d\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]"
 )
-_yaml_unsafe: re.Pattern | None = None
+_yaml_unsafe: re.Pattern[str] | None = None
 
 
 def _enc_str(s: str) -> str:
@@ -94,11 +94,11 @@ def _enc(o: Any) -> str:
     return _enc_str(str(o))
 
 
-def encode_entry(entry: dict) -> bytes:
+def encode_entry(entry: dict[str, Any]) -> bytes:
     return _enc(entry).encode("utf-8")
 
 
-def _decode_value(token: str, raw: bytes) -> dict:
+def _decode_value(token: str, raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except ValueError:
@@ -113,7 +113,7 @@ def _decode_value(token: str, raw: bytes) -> dict:
     return value
 
 
-def render(metadata: dict, items: list[tuple[str, bytes]]) -> bytes:
+def render(metadata: dict[str, Any], items: list[tuple[str, bytes]]) -> bytes:
     """The index file for ``(token, encoded entry)`` pairs."""
     out = [HEADER, b"metadata: ", _enc(metadata).encode(), b"\n"]
     if not items:
@@ -145,10 +145,10 @@ class Snapshot:
             data = data.encode("utf-8")
         self.data = data
         self.tag = tag
-        self._parsed: dict[str, dict] | None = None
-        self._cache: dict[str, dict | None] = {}
+        self._parsed: dict[str, dict[str, Any]] | None = None
+        self._cache: dict[str, dict[str, Any] | None] = {}
         self._offsets: dict[str, tuple[int, int]] | None = None
-        self._metadata: dict | None = None
+        self._metadata: dict[str, Any] | None = None
         self.lines_mode = False
         if data is None:
             self._parsed, self._metadata = {}, dict(INDEX_METADATA)
@@ -177,6 +177,7 @@ class Snapshot:
     def _parse_yaml(self) -> None:
         from .._yaml import YAMLError, load
 
+        assert self.data is not None  # with no index file, _parsed is set
         try:
             doc = load(self.data) if self.data.strip() else None
         except YAMLError as exc:
@@ -191,6 +192,7 @@ class Snapshot:
 
     # ---- reading -----------------------------------------------------------------
     def _raw(self, token: str) -> bytes | None:
+        assert self.data is not None  # with no index file, _parsed is set
         if self._offsets is not None:
             span = self._offsets.get(token)
             return None if span is None else self.data[span[0] : span[1]]
@@ -202,7 +204,7 @@ class Snapshot:
         end = self.data.find(b"\n", start)
         return self.data[start:end]
 
-    def get(self, token: str) -> dict | None:
+    def get(self, token: str) -> dict[str, Any] | None:
         """The entry for ``token`` (a dict the caller must not mutate), or None."""
         if token in self._cache:
             return self._cache[token]
@@ -216,25 +218,25 @@ class Snapshot:
         self._cache[token] = entry
         return entry
 
-    def _build_offsets(self) -> None:
+    def _build_offsets(self) -> dict[str, tuple[int, int]]:
+        assert self.data is not None  # with no index file, _parsed is set
         self._offsets = {
             m.group(1).decode(): (m.start(2), m.end(2))
             for m in _LINE.finditer(self.data, self._lo, self._hi)
         }
+        return self._offsets
 
     def __contains__(self, token: str) -> bool:
         if self._parsed is not None:
             return token in self._parsed
-        if self._offsets is None:
-            self._build_offsets()
-        return token in self._offsets  # type: ignore[operator]
+        offsets = self._offsets if self._offsets is not None else self._build_offsets()
+        return token in offsets
 
     def keys(self) -> list[str]:
         if self._parsed is not None:
             return list(self._parsed)
-        if self._offsets is None:
-            self._build_offsets()
-        return list(self._offsets)  # type: ignore[arg-type]
+        offsets = self._offsets if self._offsets is not None else self._build_offsets()
+        return list(offsets)
 
     def __len__(self) -> int:
         return len(self.keys())
@@ -243,17 +245,18 @@ class Snapshot:
         """``(token, encoded entry)`` pairs in file order (lines reused as they are)."""
         if self._parsed is not None:
             return [(k, encode_entry(v)) for k, v in self._parsed.items()]
-        if self._offsets is None:
-            self._build_offsets()
-        return [(k, self.data[a:b]) for k, (a, b) in self._offsets.items()]  # type: ignore[union-attr]
+        assert self.data is not None  # with no index file, _parsed is set
+        offsets = self._offsets if self._offsets is not None else self._build_offsets()
+        return [(k, self.data[a:b]) for k, (a, b) in offsets.items()]
 
-    def all(self) -> dict[str, dict]:
+    def all(self) -> dict[str, dict[str, Any]]:
         return {k: self.get(k) for k in self.keys()}  # type: ignore[misc]
 
     @property
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         if self._metadata is None:
             self._metadata = dict(INDEX_METADATA)
+            assert self.data is not None  # with no index file, _metadata is set
             start = self.data.find(b"\nmetadata: ", 0, self._lo)
             if start >= 0:
                 start += len(b"\nmetadata: ")
@@ -267,7 +270,7 @@ class Snapshot:
         return self._metadata
 
 
-class Entries(MutableMapping):
+class Entries(MutableMapping[str, dict[str, Any]]):
     """The entries handed to an update function: parsed on access, rewritten only
     when assigned."""
 
@@ -275,21 +278,23 @@ class Entries(MutableMapping):
         self._snap = snap
         self._order = snap.keys()
         self._present = set(self._order)
-        self._changed: dict[str, dict] = {}
+        self._changed: dict[str, dict[str, Any]] = {}
         self.metadata = dict(snap.metadata)
 
-    def __getitem__(self, token: str) -> dict:
+    def __getitem__(self, token: str) -> dict[str, Any]:
         if token in self._changed:
             return self._changed[token]
         if token not in self._present:
             raise KeyError(token)
         import copy
 
-        value = copy.deepcopy(self._snap.get(token))
+        entry = self._snap.get(token)
+        assert entry is not None  # a token of the snapshot, not changed here
+        value = copy.deepcopy(entry)
         self._changed[token] = value  # callers may mutate what they get
         return value
 
-    def __setitem__(self, token: str, entry: dict) -> None:
+    def __setitem__(self, token: str, entry: dict[str, Any]) -> None:
         if not isinstance(entry, dict):
             raise TypeError("an index entry is a dict")
         if token not in self._present:
@@ -355,7 +360,7 @@ class Index:
     def exists(self) -> bool:
         return self.backend.tag() is not None
 
-    def lookup(self, token: str) -> dict | None:
+    def lookup(self, token: str) -> dict[str, Any] | None:
         """The entry for ``token`` or None; one stat when the index is unchanged."""
         snap = self.snapshot()
         try:
@@ -364,7 +369,7 @@ class Index:
             self._snap = self.repair(snap.data, snap.tag, str(exc))
             return self._snap.get(token)
 
-    def entries(self) -> dict[str, dict]:
+    def entries(self) -> dict[str, dict[str, Any]]:
         snap = self.snapshot()
         try:
             return snap.all()
@@ -420,13 +425,13 @@ class Index:
         return True
 
     # ---- repair ------------------------------------------------------------------
-    def published(self) -> dict[str, dict[str, dict]]:
+    def published(self) -> dict[str, dict[str, dict[str, Any]]]:
         """``{token: {vid: meta entry}}`` for every published copy (meta file present)
         that the user has not removed (no tombstone) and that has not been retired
         (taken out of the index by a newer copy: ``<vid>.retired``)."""
         from .._yaml import YAMLError, load
 
-        out: dict[str, dict[str, dict]] = {}
+        out: dict[str, dict[str, dict[str, Any]]] = {}
         for item in self.backend.listdir(""):
             if not (item.isdir and layout.is_token(item.name)):
                 continue
@@ -491,9 +496,9 @@ class Index:
         return Snapshot(new, new_tag)
 
 
-def _salvage(data: bytes) -> dict[str, dict]:
+def _salvage(data: bytes) -> dict[str, dict[str, Any]]:
     """Entries that can still be read line by line from a damaged index."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     if not data.startswith(_HEADER_PREFIX):
         return out
     for m in _LINE.finditer(data):
@@ -507,7 +512,8 @@ def _salvage(data: bytes) -> dict[str, dict]:
     return out
 
 
-def merge_versions(versions: dict[str, dict], salvaged: dict | None = None) -> dict:
+def merge_versions(versions: dict[str, dict[str, Any]],
+                   salvaged: dict[str, Any] | None = None) -> dict[str, Any]:
     """The index entry for a token from its published copies' meta entries: the
     newest copy, listing the others (newest first). A salvaged index line for the
     same version wins, so hand edits survive a rebuild."""

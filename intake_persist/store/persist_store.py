@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import PERSIST_MODES as MODES  # noqa: F401
 from ..errors import NotPersistedError, check_persist_mode  # noqa: F401
 from . import layout
-from .backends import backend_for
+from .backends import Item, backend_for
 from .index import Entries, Index, merge_versions
 
 CATALOG_DIR = "{{ CATALOG_DIR }}"
@@ -54,7 +54,7 @@ def check_ttl(ttl: Any) -> float | int | None:
 
 
 def _check_grace(grace: Any) -> float:
-    if isinstance(grace, bool) or not isinstance(grace, numbers.Real) or not grace >= 0:
+    if isinstance(grace, bool) or not isinstance(grace, numbers.Real) or not float(grace) >= 0:
         raise ValueError(f"grace must be a number of seconds >= 0, got {grace!r}")
     return float(grace)
 
@@ -129,7 +129,8 @@ def driver_name(source: Any) -> str:
     cls = type(source)
     target = registry().get(getattr(cls, "name", ""))
     if target is cls or target == f"{cls.__module__}.{cls.__qualname__}":
-        return cls.name
+        name: str = cls.name
+        return name
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
@@ -139,7 +140,7 @@ def is_copy(source: Any) -> bool:
                 or "original_tok" in (getattr(source, "metadata", None) or {}))
 
 
-def original_record(source: Any) -> dict:
+def original_record(source: Any) -> dict[str, Any]:
     """``original_name``, ``original_token``, ``original_source`` (driver, args,
     description, metadata) and ``original_metadata`` of ``source``: for a persisted
     copy, those of its original."""
@@ -183,7 +184,7 @@ def original_of(copy: Any) -> Any:
     return src
 
 
-def make_source(driver: str, args: dict, metadata: dict | None = None,
+def make_source(driver: str, args: dict[str, Any], metadata: dict[str, Any] | None = None,
                 description: str | None = None, container: str | None = None) -> Any:
     """The source a recorded entry describes; ``container`` (what the entry recorded)
     picks ``ndzarr`` for array copies recorded as ``zarr`` by older versions."""
@@ -198,15 +199,15 @@ def make_source(driver: str, args: dict, metadata: dict | None = None,
     return src
 
 
-def _age(entry: dict, now: float) -> float | None:
-    ts = (entry.get("metadata") or {}).get("timestamp")
+def _age(entry: dict[str, Any], now: float) -> float | None:
+    ts: Any = (entry.get("metadata") or {}).get("timestamp")  # anything: float() may fail
     try:
         return now - float(ts)
     except (TypeError, ValueError):
         return None
 
 
-def is_expired(entry: dict, now: float | None = None) -> bool:
+def is_expired(entry: dict[str, Any], now: float | None = None) -> bool:
     """True when the entry's TTL has passed (``ttl: null`` never expires)."""
     md = entry.get("metadata") or {}
     ttl = md.get("ttl")
@@ -302,7 +303,7 @@ class PersistStore:
             return False
         return self.index.lookup(key) is not None
 
-    def _entry(self, x: Any) -> tuple[str, dict]:
+    def _entry(self, x: Any) -> tuple[str, dict[str, Any]]:
         key = self.get_tok(x)
         entry = self.index.lookup(key)
         if entry is None:
@@ -319,7 +320,7 @@ class PersistStore:
         except NotPersistedError:
             return default
 
-    def _build(self, key: str, entry: dict, mode: str = "default") -> Any:
+    def _build(self, key: str, entry: dict[str, Any], mode: str = "default") -> Any:
         """The source that reads a persisted copy, from its index entry. A copy made
         by this store is guarded (see :mod:`.readers`): should it be deleted under
         its reader, the read goes on from the index's current copy or the original
@@ -473,6 +474,7 @@ class PersistStore:
                 continue
         if claim is None:
             raise RuntimeError(f"could not start a new copy under {self.path}/{token}")
+        assert vid is not None  # set with the claim
         data_rel = layout.data_rel(token, vid)
         try:
             info = self._write_data(write, source, data_rel, progress, kwargs)
@@ -492,13 +494,13 @@ class PersistStore:
         self._prune(token, current)
         return self._build(token, current)
 
-    def _write_data(self, write: Callable[..., dict], source: Any, data_rel: str,
-                    progress: Any, kwargs: dict) -> dict:
+    def _write_data(self, write: Callable[..., dict[str, Any]], source: Any, data_rel: str,
+                    progress: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Write the copy's data (its parts go through fsspec, not the backend). On an
         object store a transient failure that fsspec did not absorb starts the copy
         over, in the same place, under the store's retry policy; past the budget the
         error names the store, ``write copy data`` and the copy's path."""
-        def attempt() -> dict:
+        def attempt() -> dict[str, Any]:
             return write(source, self.backend.url(data_rel),
                          storage_options=self.storage_options or None,
                          progress=progress, **kwargs)
@@ -514,8 +516,8 @@ class PersistStore:
                           operation="write copy data", key=data_rel,
                           policy=self.retry_policy, on_retry=start_over)
 
-    def _make_entry(self, source: Any, token: str, vid: str, info: dict, started: float,
-                    ttl: Any, keep: int, kwargs: dict) -> dict:
+    def _make_entry(self, source: Any, token: str, vid: str, info: dict[str, Any], started: float,
+                    ttl: Any, keep: int, kwargs: dict[str, Any]) -> dict[str, Any]:
         base = self.backend.url(layout.data_rel(token, vid))
 
         def rel(s: str) -> str:
@@ -549,9 +551,10 @@ class PersistStore:
                 "npartitions": info.get("npartitions"),
             },
         }
-        return _scrub(_plain(entry))
+        scrubbed: dict[str, Any] = _scrub(_plain(entry))
+        return scrubbed
 
-    def _prune(self, token: str, current: dict) -> list[str]:
+    def _prune(self, token: str, current: dict[str, Any]) -> list[str]:
         """Retire the published copies of ``token`` that the index no longer lists
         (older than its current copy): they are deleted once the grace period has
         passed, here or by gc. Returns the version ids retired now."""
@@ -605,7 +608,7 @@ class PersistStore:
         return t is not None and now - t >= grace
 
     def _reap(self, token: str, grace: float | None = None, dry_run: bool = False,
-              report: list | None = None) -> list[str]:
+              report: list[str] | None = None) -> list[str]:
         """Delete the copies of ``token`` retired, or removed with their files, at
         least ``grace`` seconds ago (default: the store's grace). Returns their vids."""
         grace = self.grace if grace is None else grace
@@ -645,12 +648,12 @@ class PersistStore:
         self.backend.rm(layout.retired_rel(token, vid))
 
     @staticmethod
-    def _tombstones(items: list) -> set[str]:
+    def _tombstones(items: list[Item]) -> set[str]:
         """Version ids with a tombstone (``<vid>.removed``) among a token's files."""
         n = len(layout.REMOVED_SUFFIX)
         return {i.name[:-n] for i in items if i.name.endswith(layout.REMOVED_SUFFIX)}
 
-    def _tombstone(self, token: str, vid: str) -> dict:
+    def _tombstone(self, token: str, vid: str) -> dict[str, Any]:
         import json
 
         try:
@@ -662,7 +665,7 @@ class PersistStore:
     def _tombstone_says_delete(self, token: str, vid: str) -> bool:
         return bool(self._tombstone(token, vid).get("delete_files"))
 
-    def _mark_removed(self, token: str, entry: dict, delete_files: bool) -> None:
+    def _mark_removed(self, token: str, entry: dict[str, Any], delete_files: bool) -> None:
         """Tombstone every copy of ``token`` up to ``entry``'s version, so that gc and
         rebuilds never put it back. Newer copies belong to persists still in flight."""
         import json
@@ -718,7 +721,7 @@ class PersistStore:
         Files kept with ``delfiles=False`` stay until ``gc(delete_detached=True)``."""
         key = self.get_tok(source_or_key)
 
-        def fn(entries: Entries) -> dict | None:
+        def fn(entries: Entries) -> dict[str, Any] | None:
             entry = entries.pop(key, None)
             if entry is not None and layout.is_token(key):
                 # before the index write commits: a gc or rebuild that sees the entry
@@ -794,7 +797,7 @@ class PersistStore:
                             progress=progress, **(md.get("persist_kwargs") or {}))
 
     # ---- listing ------------------------------------------------------------------
-    def _info(self, key: str, entry: dict, now: float) -> dict:
+    def _info(self, key: str, entry: dict[str, Any], now: float) -> dict[str, Any]:
         md = entry.get("metadata") or {}
         args = _render_dir(entry.get("args") or {}, self.path)
         orig = md.get("original_source") or {}
@@ -816,16 +819,16 @@ class PersistStore:
             "original_source": orig,
         }
 
-    def info(self, key: Any) -> dict:
+    def info(self, key: Any) -> dict[str, Any]:
         key, entry = self._entry(key)
         return self._info(key, entry, time.time())
 
-    def entries(self) -> list[dict]:
+    def entries(self) -> list[dict[str, Any]]:
         now = time.time()
         return [self._info(k, e, now) for k, e in self.index.entries().items()]
 
     # ---- versions -------------------------------------------------------------------
-    def versions(self, key: Any) -> list[dict]:
+    def versions(self, key: Any) -> list[dict[str, Any]]:
         """The kept copies of ``key``, newest first: each copy's own record (the
         index entry it had when it was published, from its meta file)."""
         from .._yaml import load
@@ -853,7 +856,7 @@ class PersistStore:
 
     # ---- garbage collection ---------------------------------------------------------
     def gc(self, dry_run: bool = False, grace: float | None = None,
-           delete_detached: bool = False) -> dict:
+           delete_detached: bool = False) -> dict[str, Any]:
         """Remove unfinished writes of dead writers, orphaned files, and copies the
         index no longer lists; put back published copies missing from the index,
         except those the user removed.
@@ -979,7 +982,7 @@ class PersistStore:
                 b.rmdir_if_empty(token)
 
         # index entries versus published copies
-        fixes: dict[str, dict | None] = {}
+        fixes: dict[str, dict[str, Any] | None] = {}
         for token, vids in published.items():
             entry = snap_entries.get(token)
             if not vids:
@@ -1042,7 +1045,8 @@ class PersistStore:
         return item.mtime is not None and now - item.mtime > grace
 
 
-def _install(entries: Entries, token: str, vid: str, entry: dict, keep: int) -> dict:
+def _install(entries: Entries, token: str, vid: str, entry: dict[str, Any],
+             keep: int) -> dict[str, Any]:
     """Make ``vid`` the current copy of ``token`` unless a newer one is there already."""
     cur = entries.get(token)
     cur_md = (cur or {}).get("metadata") or {}

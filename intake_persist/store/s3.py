@@ -43,7 +43,7 @@ _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
 DEFAULT_TIMEOUTS = {"connect_timeout": 5.0, "read_timeout": 15.0}
 
 
-def with_timeouts(storage_options: dict) -> dict:
+def with_timeouts(storage_options: dict[str, Any]) -> dict[str, Any]:
     """``storage_options`` for s3fs with connect and read timeouts set: the store's
     ``connect_timeout`` / ``read_timeout`` options (moved into ``config_kwargs``),
     else those already in ``config_kwargs``, else :data:`DEFAULT_TIMEOUTS`."""
