@@ -28,13 +28,20 @@ _LAZY = {
 __all__ = [*_LAZY, "store", "__version__"]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; resolved lazily at run time
-    from .catalog.catalog import Catalog  # noqa: F401
-    from .catalog.loader import open_catalog  # noqa: F401
-    from .sources.base import DataSource, Schema  # noqa: F401
-    from .sources.registry import known_drivers, register_driver  # noqa: F401
-    from .store import get_store  # noqa: F401
-    from .store.persist_store import PersistStore  # noqa: F401
+    # ``name as name``: an explicit re-export (mypy's no_implicit_reexport)
+    from .catalog.catalog import Catalog as Catalog
+    from .catalog.loader import open_catalog as open_catalog
+    from .errors import IntakePersistError as IntakePersistError
+    from .sources.base import DataSource as DataSource
+    from .sources.base import Schema as Schema
+    from .sources.registry import known_drivers as known_drivers
+    from .sources.registry import register_driver as register_driver
+    from .store import get_store as get_store
+    from .store.persist_store import PersistStore as PersistStore
     from .store.shared import SharedStore
+    from .tokens import token_of
+
+    tokenize = token_of
 
 
 def __getattr__(name: str) -> Any:
