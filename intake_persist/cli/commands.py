@@ -9,10 +9,13 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import PROG, CLIError, UsageError, error_message
 from . import render as R
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 log = logging.getLogger("intake_persist.cli")
 
@@ -517,7 +520,7 @@ class _Progress:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self._progress = None
+        self._progress: Progress | None = None
 
     def __enter__(self) -> _Progress:
         if self.enabled:
@@ -541,7 +544,7 @@ class _Progress:
             self._progress.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         if self._progress is not None:
             self._progress.__exit__(*exc)
 
@@ -611,9 +614,9 @@ def cmd_persist(args: argparse.Namespace) -> int:
                 continue
             selected.append((name, entry))
     else:
-        for name, entry, exc in walk_entries(cat):
-            if exc is not None:
-                failed.append({"entry": name, "error": _bare(name, entry_error(exc))})
+        for name, entry, err in walk_entries(cat):
+            if err is not None:
+                failed.append({"entry": name, "error": _bare(name, entry_error(err))})
             elif not _is_catalog(entry):
                 selected.append((name, entry))
     _check_params_used(params, selected)
@@ -964,7 +967,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             return 0
         _print_description(args.entry, desc)
         return 0
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, entry, exc in walk_entries(cat):
         if exc is not None:
             rows.append(
@@ -1002,16 +1005,16 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     table_rows = []
     for r in rows:
         if r["error"]:
-            desc: Any = (f"error: {_about_entry(r['name'], r['error'])}", "red")
+            cell: Any = (f"error: {_about_entry(r['name'], r['error'])}", "red")
         else:
             text = (r["description"] or "").strip()
-            desc = text.splitlines()[0] if text else ""
+            cell = text.splitlines()[0] if text else ""
         table_rows.append([
             (r["name"], "bold"),
             r["container"] or "-",
             r["driver"] or "-",
             ", ".join(r["parameters"]) or "-",
-            desc,
+            cell,
         ])
     columns = [
         R.Col("ENTRY", shrink="middle", min=24, rank=0),
