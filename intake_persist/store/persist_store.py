@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import copy as _copy
 import datetime as _dt
-import math
 import numbers
 import os
 import random
@@ -22,6 +21,14 @@ from ..errors import PERSIST_MODES as MODES  # noqa: F401
 from ..errors import NotPersistedError, check_persist_mode  # noqa: F401
 from . import layout
 from .backends import Item, backend_for
+from .freshness import (  # noqa: F401 - check_keep, check_ttl, is_expired: public here too
+    check_keep,
+    check_ttl,
+    copy_is_current,
+    entry_age,
+    hands_back_original,
+    is_expired,
+)
 from .index import Entries, Index, merge_versions
 
 CATALOG_DIR = "{{ CATALOG_DIR }}"
@@ -29,40 +36,10 @@ DEFAULT_GRACE = 3600.0
 REFRESH_LOCK = ".refresh.lock"
 REFRESH_LEASE = 600.0  # seconds: object-store refresh leases older than this are stale
 
-
-
-
-# --------------------------------------------------------------------------- checks
-
-
-def check_ttl(ttl: Any) -> float | int | None:
-    """``None`` or a real number of seconds >= 0 (bools refused)."""
-    if ttl is None:
-        return None
-    if isinstance(ttl, bool) or not isinstance(ttl, numbers.Real):
-        raise ValueError(
-            f"ttl must be None (never expires) or a number of seconds >= 0, got {ttl!r}"
-        )
-    value = float(ttl)
-    if math.isnan(value) or value < 0:
-        raise ValueError(
-            f"ttl must be None (never expires) or a number of seconds >= 0, got {ttl!r}"
-        )
-    if math.isinf(value):
-        return None
-    return int(ttl) if float(ttl).is_integer() and isinstance(ttl, numbers.Integral) else value
-
-
 def _check_grace(grace: Any) -> float:
     if isinstance(grace, bool) or not isinstance(grace, numbers.Real) or not float(grace) >= 0:
         raise ValueError(f"grace must be a number of seconds >= 0, got {grace!r}")
     return float(grace)
-
-
-def check_keep(keep: Any) -> int:
-    if isinstance(keep, bool) or not isinstance(keep, numbers.Integral) or keep < 1:
-        raise ValueError(f"keep must be an integer >= 1 (copies to keep), got {keep!r}")
-    return int(keep)
 
 
 check_mode = check_persist_mode
@@ -199,29 +176,6 @@ def make_source(driver: str, args: dict[str, Any], metadata: dict[str, Any] | No
     return src
 
 
-def _age(entry: dict[str, Any], now: float) -> float | None:
-    ts: Any = (entry.get("metadata") or {}).get("timestamp")  # anything: float() may fail
-    try:
-        return now - float(ts)
-    except (TypeError, ValueError):
-        return None
-
-
-def is_expired(entry: dict[str, Any], now: float | None = None) -> bool:
-    """True when the entry's TTL has passed (``ttl: null`` never expires)."""
-    md = entry.get("metadata") or {}
-    ttl = md.get("ttl")
-    if ttl is None:
-        return False
-    try:
-        ttl = float(ttl)
-    except (TypeError, ValueError):
-        warnings.warn(f"ignoring a ttl that is not a number: {ttl!r}", stacklevel=3)
-        return False
-    age = _age(entry, time.time() if now is None else now)
-    return True if age is None else age >= ttl
-
-
 # --------------------------------------------------------------------------- store
 
 
@@ -350,8 +304,7 @@ class PersistStore:
 
     def resolve(self, source: Any, mode: str = "default") -> Any:
         """What a catalog hands back for ``source`` under a persist mode (SPEC 6)."""
-        check_mode(mode)
-        if mode == "never" or "original_tok" in (getattr(source, "metadata", None) or {}):
+        if hands_back_original(mode, source):
             return source
         key = source.token
         try:
@@ -367,7 +320,7 @@ class PersistStore:
         if entry is None:
             return source
         copy = self._build(key, entry, mode)
-        if mode == "always" or not is_expired(entry):
+        if copy_is_current(mode, entry):
             return copy
         try:
             with self._refresh_lock(key):
@@ -809,7 +762,7 @@ class PersistStore:
             "original_driver": orig.get("driver"),
             "size": md.get("size"),
             "timestamp": md.get("timestamp"),
-            "age": _age(entry, now),
+            "age": entry_age(entry, now),
             "ttl": md.get("ttl"),
             "expired": is_expired(entry, now),
             "location": args.get("urlpath"),
