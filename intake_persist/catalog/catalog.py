@@ -376,12 +376,12 @@ class Catalog(DataSource):
     def keys(self) -> list[str]:
         return list(self._raw)
 
-    def items(self) -> Iterator[tuple[str, DataSource]]:
+    def items(self) -> Iterator[tuple[str, DataSource | EntrySource]]:
         """``(name, source)`` pairs, sources built with default parameters."""
         for name in list(self._raw):
             yield name, self[name]
 
-    def __getitem__(self, key: str) -> DataSource:
+    def __getitem__(self, key: str) -> DataSource | EntrySource:
         if key in self._raw:
             entry = self.get_entry(key)
             if self._persist_mode == "never" or entry.is_catalog:
@@ -521,10 +521,11 @@ class YAMLFileCatalog(Catalog):
             cat_dir = catalog_dir_of(self.path) if self.path else None
             self._add(_FileInfo(self.path, cat_dir, params), metadata, sources, own)
             if self.entry_name is None and (own.get("name") or self.path):
-                self.entry_name = own.get("name") or name_from_path(self.path)
+                self.entry_name = own.get("name") or name_from_path(self.path or "")
             if self.description is None:
                 self.description = own.get("description")
             return
+        assert self.path is not None  # set by __init__ whenever there is no text
         self._load_file(self.path)
         # as intake 0.7.0: the file's name (a nested catalog: its entry's name, set
         # by the entry) and its top-level description

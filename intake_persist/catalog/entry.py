@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from ..errors import (
     CatalogError,
@@ -152,7 +152,7 @@ class CatalogEntry:
         self._catalog = catalog
         self._file = file  # _FileInfo: url, catalog_dir, parameters
         self._params: dict | None = None
-        self._cls: type | None = None
+        self._cls: type[DataSource] | None = None
         self._is_cat: bool | None = None
 
     # ---- raw spec ----------------------------------------------------------------
@@ -215,7 +215,7 @@ class CatalogEntry:
             self._params = params
         return self._params
 
-    def driver_class(self) -> type:
+    def driver_class(self) -> type[DataSource]:
         """The driver class; raises the registry's UnknownDriverError if unknown."""
         if self._cls is None:
             name = self.driver
@@ -436,7 +436,7 @@ class CatalogEntry:
                 mode = value
         if mode is None:
             mode = getattr(self._catalog, "_persist_mode", "default")
-        check_persist_mode(mode)
+        mode = check_persist_mode(mode)
         source = self.build(_persist_mode=mode, **kwargs)
         return self.apply_persist_mode(source, mode)
 
@@ -478,7 +478,7 @@ class EntrySource:
         object.__setattr__(self, "_ip_mode", mode)
         object.__setattr__(self, "_ip_source", None)
 
-    def _ip_resolve(self) -> DataSource:
+    def _ip_resolve(self) -> Any:  # the source, or a catalog: what the proxy forwards to
         source = object.__getattribute__(self, "_ip_source")
         if source is None:
             entry = object.__getattribute__(self, "_ip_entry")
@@ -529,7 +529,7 @@ class EntrySource:
     def __exit__(self, *exc: object) -> Any:
         return self._ip_resolve().__exit__(*exc)
 
-    def __reduce_ex__(self, protocol: int) -> Any:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         return self._ip_resolve().__reduce_ex__(protocol)
 
     def __dask_tokenize__(self) -> Any:

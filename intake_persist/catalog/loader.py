@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 from .. import _io
 from .catalog import Catalog, YAMLFileCatalog, YAMLFilesCatalog, has_glob
@@ -47,7 +47,8 @@ def open_catalog(
         cls = get_driver_class(driver)
         if cls.container != "catalog":
             raise ValueError(f"driver {driver!r} is not a catalog driver")
-        return cls(urlpath, **opts, **kwargs)
+        # a catalog driver's source (container "catalog"): what this function returns
+        return cast(Catalog, cls(urlpath, **opts, **kwargs))
     if isinstance(urlpath, os.PathLike):
         urlpath = os.fspath(urlpath)
     if isinstance(urlpath, (list, tuple)):

@@ -25,7 +25,7 @@ import os
 import re
 import subprocess
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..errors import TemplateArithmeticError, TemplateLimitError, TemplateTypeError
 from . import limits
@@ -165,7 +165,7 @@ def _too_big_int() -> None:
     )
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -363,7 +363,8 @@ def _environment():
                 self.globals["lipsum"] = _lipsum
                 self.globals[_ITER] = _guarded_iter
                 self.globals[_CONCAT] = _guarded_concat
-                self.concat = _output_concat
+                # jinja2 declares `concat = "".join` on the class, which mypy reads as a method
+                self.concat = _output_concat  # type: ignore[method-assign]
 
             def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
                 budget = _current()
@@ -433,7 +434,7 @@ def _short(text: str, limit: int = 200) -> str:
 def _render_error(text: str, exc: BaseException) -> TemplateError:
     if isinstance(exc, TemplateError):
         if isinstance(exc, TemplateLimitError) and "template" not in str(exc)[:40]:
-            new = TemplateLimitError(f"template {_short(text)}: {exc}")
+            new: TemplateError = TemplateLimitError(f"template {_short(text)}: {exc}")
             new.__cause__ = exc
             return new
         return exc

@@ -22,7 +22,7 @@ def open_zarr(url: str, storage_options: dict, mode: str, **kwargs: Any):
 
     local = is_local(url)
     store = strip_file_scheme(url) if local else url
-    so = {} if local else {"storage_options": storage_options}
+    so: dict[str, Any] = {} if local else {"storage_options": storage_options}
     if mode == "w":  # never overwrite: writers only create arrays in folders of their own
         return zarr.create_array(store, overwrite=False, **so, **kwargs)
     return zarr.open_array(store=store, mode=mode, **so, **kwargs)
@@ -56,7 +56,7 @@ def write(
         and dtype is not None
         and all(s is not None for s in shape)
         and all(r is not None for r in rows)
-        and (len(shape) == 0 or sum(rows) == shape[0])
+        and (len(shape) == 0 or sum(r or 0 for r in rows) == shape[0])
     )
     if known and len(shape) == 0:
         arr = open_zarr(url, storage_options, "w", shape=(), dtype=dtype, **kwargs)
@@ -65,8 +65,9 @@ def write(
             progress(1, 1)
     elif known:
         tail = tuple(shape[1:])
-        regular = all(r == rows[0] for r in rows[:-1]) and rows[-1] <= rows[0]
-        chunk0 = max(max(rows, default=1), 1)
+        sizes = [r for r in rows if r is not None]  # all of them: known
+        regular = all(r == sizes[0] for r in sizes[:-1]) and sizes[-1] <= sizes[0]
+        chunk0 = max(max(sizes, default=1), 1)
         open_zarr(
             url,
             storage_options,
@@ -76,7 +77,7 @@ def write(
             dtype=dtype,
             **kwargs,
         )
-        starts = [int(s) for s in np.cumsum([0, *rows[:-1]])] if rows else []
+        starts = [int(s) for s in np.cumsum([0, *sizes[:-1]])] if sizes else []
         if regular:
             run_partitions(_write_at, source, n, client, progress, url, storage_options, starts)
         else:  # chunks straddle partitions: write in order, here

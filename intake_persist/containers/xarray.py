@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from typing import Any, Literal, cast
 
 from . import run_partitions
 
@@ -285,7 +285,7 @@ def tasks(ds: Any, plan: dict[str, int]) -> list[tuple[str, dict[str, tuple[int,
 
 
 def write_block(
-    source: Any, i: int, url: str, storage_options: dict, plan: dict, zarr_format: int
+    source: Any, i: int, url: str, storage_options: dict, plan: dict, zarr_format: Literal[2, 3]
 ) -> int:
     """Read block ``i`` (one chunk of one variable) and write it into the Zarr group."""
     import dask
@@ -305,7 +305,8 @@ def write_block(
 
         group = zarr.open_group(**_where(url, storage_options), mode="r+",
                                 zarr_format=zarr_format)
-        group[name][tuple(slice(*where[d]) for d in var.dims)] = np.asarray(piece.values)
+        array = cast("zarr.Array", group[name])  # a variable: an array, not a group
+        array[tuple(slice(*where[d]) for d in var.dims)] = np.asarray(piece.values)
     else:
         xr.Dataset({name: piece}).to_zarr(
             **_where(url, storage_options),

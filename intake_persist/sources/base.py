@@ -6,9 +6,12 @@ import copy
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..tokens import digest, token_of
+
+if TYPE_CHECKING:
+    from ..catalog.entry import CatalogEntry
 
 CONTAINERS = ("dataframe", "ndarray", "python", "catalog")
 
@@ -87,6 +90,9 @@ class DataSource:
     name: ClassVar[str] = "base"
     version: ClassVar[str] = "0.1"
     partition_access: ClassVar[bool] = True
+    # set by __new__: the arguments the source was built with
+    _init_args: tuple[Any, ...]
+    _init_kwargs: dict[str, Any]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -103,7 +109,7 @@ class DataSource:
         self.description: str | None = None
         self.entry_name = None
         self.catalog_object = None
-        self._entry = None
+        self._entry: CatalogEntry | None = None
         self._schema: Schema | None = None
 
     # ---- identity -------------------------------------------------------------

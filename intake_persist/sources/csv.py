@@ -151,6 +151,7 @@ class CSVSource(FileSource):
                 continue
             size = fs.size(p)
             bs = self.blocksize
+            assert bs is not None  # no blocksize: whole_files
             offsets = list(range(0, max(size, 1), bs))
             blocks.extend((j, off, bs) for off in offsets)
         plan = {

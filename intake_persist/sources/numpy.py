@@ -49,6 +49,7 @@ class NumpySource(FileSource):
         if urlpath is None and path is None:
             raise TypeError("NumpySource needs 'urlpath' (or intake's 'path'): the .npy file(s)")
         urlpath = urlpath if urlpath is not None else path
+        assert urlpath is not None  # one of them was given (checked above)
         self.urlpath = urlpath
         self.expected_dtype = dtype
         if isinstance(chunks, (list, tuple)):
@@ -179,7 +180,8 @@ def _read_header(f: Any, path: str) -> dict:
     elif version == (2, 0):
         shape, fortran, dtype = npf.read_array_header_2_0(f)
     else:
-        shape, fortran, dtype = npf._read_array_header(f, version)  # (3, 0)
+        # (3, 0): numpy's private reader, absent from numpy's stubs
+        shape, fortran, dtype = npf._read_array_header(f, version)  # type: ignore[attr-defined]
     return {
         "shape": tuple(shape),
         "fortran_order": bool(fortran),

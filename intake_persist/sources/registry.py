@@ -11,8 +11,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from ..errors import UnknownDriverError  # noqa: F401
+
+if TYPE_CHECKING:
+    from .base import DataSource
 
 ENTRY_POINT_GROUP = "intake_persist.drivers"
 
@@ -121,7 +125,7 @@ def resolve_driver_name(name: str) -> str:
     return ALIASES.get(name, name)
 
 
-def get_driver_class(name: str) -> type:
+def get_driver_class(name: str) -> type[DataSource]:
     """The class for a driver name: short name, alias, or dotted path of a DataSource."""
     from .base import DataSource
 

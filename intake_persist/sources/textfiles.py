@@ -86,6 +86,8 @@ class TextFilesSource(FileSource):
 
 def split_lines(data: str | bytes) -> list:
     """Lines split on ``\n`` only, a trailing ``\r`` removed, no empty last line."""
+    nl: Any  # str or bytes, as data (a pairing mypy cannot follow)
+    cr: Any
     nl, cr = ("\n", "\r") if isinstance(data, str) else (b"\n", b"\r")
     lines = data.split(nl)
     if lines and not lines[-1]:

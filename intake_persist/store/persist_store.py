@@ -167,7 +167,8 @@ def make_source(driver: str, args: dict[str, Any], metadata: dict[str, Any] | No
     picks ``ndzarr`` for array copies recorded as ``zarr`` by older versions."""
     from ..sources.registry import get_driver_class, recorded_driver
 
-    cls = get_driver_class(recorded_driver(driver, container))
+    # each driver class has its own signature
+    cls: Callable[..., Any] = get_driver_class(recorded_driver(driver, container))
     args = dict(args)
     pos = args.pop("__args__", None) or []
     src = cls(*pos, **args, metadata=_copy.deepcopy(metadata or {}))

@@ -151,7 +151,8 @@ class _Reader:
                         "pip install 'intake_persist[image]' (or pass imread=)"
                     ) from exc
                 suffix = "." + path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else None
-                array = np.asarray(iio.imread(f.read(), extension=suffix))
+                # imageio types extension as str; None (its default) lets it guess
+                array = np.asarray(iio.imread(f.read(), extension=suffix))  # type: ignore[arg-type]
         shape = self.kwargs.get("coerce_shape")
         if shape is not None:
             array = _coerce_shape(array, tuple(shape))
