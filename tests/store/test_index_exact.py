@@ -74,17 +74,22 @@ def test_lines_mode_is_detected_exactly():
     # a count that does not match: parsed as YAML, still honoured
     wrong = nosize.replace(b"2 entries", b"3 entries")
     snap = Snapshot(wrong, None)
-    assert not snap.lines_mode and snap.keys() == [TOK_A, TOK_B]
+    assert snap.lines_mode is False and snap.keys() == [TOK_A, TOK_B]
     # an empty index, and one that claims entries but lists none
     empty = render({}, [])
     assert Snapshot(empty, None).lines_mode and Snapshot(empty, None).keys() == []
     bad = empty.replace(b"0 entries", b"1 entry")
     snap = Snapshot(bad[: bad.rindex(b" in ")] + b"\n", None)
-    assert not snap.lines_mode and snap.keys() == []
+    assert snap.lines_mode is False and snap.keys() == []
     # a size that does not match (a line edited by hand): counted instead
     edited = data.replace(b'{"x": 1}', b'{"x": 10}')
     snap = Snapshot(edited, None)
     assert snap.lines_mode and snap.get(TOK_A) == {"x": 10}
+    # a comment line added among the entries: the size and the line count are off,
+    # so it is read as YAML (one entry per line can no longer be assumed)
+    commented = data.replace(b"sources:\n", b"sources:\n  # hand-written note\n")
+    snap = Snapshot(commented, None)
+    assert snap.lines_mode is False and snap.all() == {TOK_A: {"x": 1}, TOK_B: {"x": 2}}
 
 
 def test_truncated_index_is_damaged():
@@ -118,7 +123,7 @@ def test_invalid_yaml_is_damaged():
 def test_hand_written_yaml_index():
     snap = Snapshot("metadata: {owner: me}\nsources:\n  x: {driver: csv}\n  7: {driver: a}\n",
                     None)
-    assert not snap.lines_mode
+    assert snap.lines_mode is False
     assert snap.keys() == ["x", "7"] and snap.get("x") == {"driver": "csv"}
     assert "7" in snap and "y" not in snap and snap.get("y") is None
     assert snap.metadata == {"owner": "me"} and len(snap) == 2
@@ -294,12 +299,14 @@ def _kept(index) -> list[str]:
     return sorted(n for n in os.listdir(index.backend.root) if n.startswith("cat.yaml.damaged-"))
 
 
-@pytest.mark.parametrize("route", ["lookup", "entries", "update"])
+@pytest.mark.parametrize("route", ["lookup", "entries", "update", "truncated-lookup"])
 def test_repair_keeps_the_damaged_file_and_says_why(tmp_path, route):
-    index, data = _damaged(tmp_path, truncated=route == "update")
+    index, data = _damaged(tmp_path, truncated=route in ("update", "truncated-lookup"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if route == "lookup":
+        if route == "truncated-lookup":
+            assert index.lookup(TOK_A) is None  # nothing published: nothing comes back
+        elif route == "lookup":
             assert index.lookup(TOK_A) is not None  # line by line: TOK_A reads
             assert index.lookup(TOK_B) is None  # TOK_B's line is damaged: rebuilt
         elif route == "entries":
@@ -313,7 +320,7 @@ def test_repair_keeps_the_damaged_file_and_says_why(tmp_path, route):
     assert dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f")  # UTC time of the rebuild
     url = index.backend.url("cat.yaml")
     (w,) = [w for w in caught if issubclass(w.category, RuntimeWarning)]
-    if route == "update":  # a truncated file: update repairs it before applying fn
+    if route in ("update", "truncated-lookup"):  # repaired before anything is read
         reason = "the end-of-index line is missing (truncated file?)"
     else:
         reason = (f"entry {TOK_B} cannot be parsed: "
@@ -325,6 +332,21 @@ def test_repair_keeps_the_damaged_file_and_says_why(tmp_path, route):
     assert "\n" not in str(w.message)  # the YAML error's lines joined
     snap = index.snapshot()
     assert snap.lines_mode and snap.all() == {} and snap.metadata == INDEX_METADATA
+    with open(os.path.join(index.backend.root, "cat.yaml"), "rb") as f:
+        assert f.read().splitlines()[1] == b'metadata: {"version": 1, "intake_persist_index": 1}'
+
+
+def test_repair_of_a_file_damaged_again_meanwhile(tmp_path):
+    """The file seen damaged was replaced by another damaged one: that one is kept,
+    and the warning gives its own reason."""
+    index, data = _damaged(tmp_path, truncated=True)
+    with pytest.warns(RuntimeWarning) as rec:
+        snap = index.repair(b"an older damaged file", ("stale", "tag"), "an older reason")
+    (kept,) = _kept(index)
+    with open(os.path.join(index.backend.root, kept), "rb") as f:
+        assert f.read() == data
+    assert "(the end-of-index line is missing (truncated file?))" in str(rec[0].message)
+    assert snap.all() == {}
 
 
 def test_rebuild_of_a_missing_file_keeps_nothing(tmp_path):
@@ -365,8 +387,9 @@ def test_merge_versions():
 
 
 def test_salvage_reads_lines_that_still_parse():
-    data = render({}, [(TOK_A, b'{"x": 1}'), (TOK_B, b"{broken"), ("c" * 32, b"[1]")])
-    assert ix._salvage(data[:-30]) == {TOK_A: {"x": 1}}
+    data = render({}, [(TOK_A, b'{"x": 1}'), (TOK_B, b"{broken"), ("c" * 32, b"[1]"),
+                       ("d" * 32, b'{"y": 2}')])
+    assert ix._salvage(data[:-30]) == {TOK_A: {"x": 1}, "d" * 32: {"y": 2}}
     assert ix._salvage(b"sources:\n  " + b'"' + TOK_A.encode() + b'": {"x": 1}\n') == {}
     odd = render({}, [(TOK_A, b'{"x": 1}')]).replace(TOK_A.encode(), b"\xff" + b"a" * 31)
     assert ix._salvage(odd) == {"\ufffd" + "a" * 31: {"x": 1}}
