@@ -5,16 +5,13 @@ it as it was. Local disk and ``memory://``."""
 from __future__ import annotations
 
 import os
-import sys
 
 import numpy as np
 import pytest
 import zarr
+from store_helpers import ArraySource
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "store"))
-from store_helpers import ArraySource  # noqa: E402
-
-from intake_persist.containers import write  # noqa: E402
+from intake_persist.containers import write
 
 WEATHER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
                        "catalogs", "data", "weather.nc")

@@ -15,10 +15,10 @@ import uuid
 
 import pandas as pd
 import pytest
-from backend_contract import BackendContract
 from store_helpers import FrameSource, ls, subprocess_env
 
 from intake_persist.store.persist_store import PersistStore
+from intake_persist.testing import BackendContract
 
 pytestmark = pytest.mark.seaweedfs
 

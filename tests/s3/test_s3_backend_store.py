@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
-from store_helpers import FrameSource, ItemsSource, csv_source, write_csv  # noqa: E402
+from store_helpers import FrameSource, ItemsSource, csv_source, write_csv
 
 from intake_persist.errors import StoreUnavailableError
-from intake_persist.store.persist_store import PersistStore  # noqa: E402
+from intake_persist.store.persist_store import PersistStore
 
 pytestmark = pytest.mark.s3
 
