@@ -44,7 +44,7 @@ class ZarrArraySource(FileSource):
         self.storage_options = dict(storage_options or {})
         self.kwargs = kwargs
 
-    def _array(self):
+    def _array(self) -> Any:
         arr = self._cache.get("array")
         if arr is None:
             import zarr
