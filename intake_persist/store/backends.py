@@ -27,6 +27,7 @@ by :class:`LocalBackend` (no fsspec import on the lookup path).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -38,7 +39,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._io import is_local, protocol, strip_file_scheme
-from ..errors import IndexConflict  # noqa: F401
+from ..errors import IndexConflict, StoreWriteError  # noqa: F401
 from . import layout, retry
 from .retry import DEFAULT_POLICY
 
@@ -108,6 +109,56 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- write errors
+
+#: errno values that mean "the storage refuses the write" (full, too large, denied,
+#: read-only), as opposed to a bug or a vanished file
+WRITE_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EFBIG", "EDQUOT", "EACCES", "EPERM", "EROFS")
+    if hasattr(errno, name)
+)
+
+
+def _errno_of(exc: BaseException) -> int | None:
+    """The errno of an OSError, also when a library put it only in the message
+    (``[Errno 27] File too large``)."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc.errno
+    import re
+
+    m = re.search(r"\[errno (\d+)\]", str(exc), re.I)
+    return int(m.group(1)) if m else None
+
+
+def write_error(exc: BaseException, store: str, path: str, doing: str) -> StoreWriteError | None:
+    """A :class:`StoreWriteError` for ``exc`` when it is a refusal of the storage
+    (:data:`WRITE_ERRNOS`), else None. ``path`` is what was being written (the
+    file named by ``exc`` wins when it has one)."""
+    if isinstance(exc, StoreWriteError) or not isinstance(exc, OSError):
+        return None
+    code = _errno_of(exc)
+    if code not in WRITE_ERRNOS:
+        return None
+    where = getattr(exc, "filename", None) or path
+    reason = exc.strerror or os.strerror(code)
+    return StoreWriteError(
+        f"cannot {doing} {where} in the persist store {store}: [Errno {code}] {reason}",
+        store=store, path=str(where), errno=code,
+    )
+
+
+@contextlib.contextmanager
+def writing(store: str, path: str, doing: str) -> Iterator[None]:
+    """Storage refusals inside become :class:`StoreWriteError` naming store and path."""
+    try:
+        yield
+    except OSError as exc:
+        err = write_error(exc, store, path, doing)
+        if err is None:
+            raise
+        raise err from exc
+
+
 # --------------------------------------------------------------------------- local
 
 
@@ -143,14 +194,15 @@ class LocalBackend:
     def write(self, data: bytes, expected_tag: Any) -> tuple[int, int, int]:
         if self.tag() != expected_tag:
             raise IndexConflict(f"{self.index_path} changed while it was being updated")
-        os.makedirs(self.root, exist_ok=True)
         tmp = os.path.join(self.root, layout.tmp_name(layout.INDEX))
         try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.index_path)
+            with writing(self.root, self.index_path, "write the index"):
+                os.makedirs(self.root, exist_ok=True)
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.index_path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -162,12 +214,18 @@ class LocalBackend:
 
     def create_only(self, rel: str, data: bytes) -> None:
         path = self._path(rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = os.path.join(os.path.dirname(path), layout.tmp_name("." + os.path.basename(path)))
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with writing(self.root, path, "write"):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         try:
             try:
                 os.link(tmp, path)  # atomic, and fails if path exists
@@ -176,7 +234,8 @@ class LocalBackend:
             except OSError:  # filesystems without hard links
                 if os.path.exists(path):
                     raise FileExistsError(f"{path} already exists") from None
-                os.rename(tmp, path)
+                with writing(self.root, path, "write"):
+                    os.rename(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -187,13 +246,19 @@ class LocalBackend:
         # threads of one process: an RLock; processes: filelock on cat.yaml.lock
         tlock = self._thread_locks.setdefault(self.root, threading.RLock())
         with tlock:
-            os.makedirs(self.root, exist_ok=True)  # again: clear() removes an empty store
+            with writing(self.root, self.root, "create the folder"):
+                os.makedirs(self.root, exist_ok=True)  # again: clear() removes an empty store
+            lock_path = os.path.join(self.root, layout.LOCK)
             if self._lock is None:
                 from filelock import FileLock
 
-                self._lock = FileLock(os.path.join(self.root, layout.LOCK), thread_local=False)
-            with self._lock:
+                self._lock = FileLock(lock_path, thread_local=False)
+            with writing(self.root, lock_path, "take the lock"):
+                self._lock.acquire()
+            try:
                 yield
+            finally:
+                self._lock.release()
 
     # ---- file part ------------------------------------------------------------------
     def _path(self, rel: str) -> str:
@@ -208,9 +273,10 @@ class LocalBackend:
 
     def put(self, rel: str, data: bytes) -> None:
         path = self._path(rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data)
+        with writing(self.root, path, "write"):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
 
     def exists(self, rel: str) -> bool:
         return os.path.exists(self._path(rel))
@@ -260,8 +326,9 @@ class LocalBackend:
         The kernel drops the flock when the writer dies, even by SIGKILL, so ``gc`` can
         tell a dead writer from a live one without trusting pids."""
         path = self._path(rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        with writing(self.root, path, "create the writing marker"):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         try:
             import fcntl
 

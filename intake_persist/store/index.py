@@ -338,6 +338,9 @@ class Index:
     def __init__(self, backend: Any):
         self.backend = backend
         self._snap: Snapshot | None = None
+        # optional: an object with collect() -> state, apply(entries, state) and
+        # done(state), run around every update (the store folds in pending copies)
+        self.hook: Any = None
 
     # ---- reading -----------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -382,6 +385,8 @@ class Index:
         """Apply ``fn`` to the entries and write them back atomically; retried when
         another writer got there first. Returns what ``fn`` returned."""
         delay = 0.005
+        hook = self.hook
+        state = hook.collect() if hook is not None else None
         for attempt in range(retries):
             with self.backend.locked():
                 data, tag = self.backend.read()
@@ -392,6 +397,8 @@ class Index:
                     snap = self.repair(data, tag, str(exc), locked=True)
                     entries = Entries(snap)
                 result = fn(entries)
+                if state:
+                    hook.apply(entries, state)
                 try:
                     self.backend.write(entries.render(), snap.tag)
                 except IndexConflict:
@@ -399,6 +406,8 @@ class Index:
                         raise
                 else:
                     self._snap = None
+                    if state:
+                        hook.done(state)
                     return result
             # jittered backoff: writers that collided do not collide again in step
             time.sleep(delay * random.uniform(0.5, 1.5))

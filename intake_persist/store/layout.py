@@ -8,6 +8,10 @@
     <token>/<vid>.writing       marker while the copy is written (host, pid, time);
                                 locally the writer also holds an flock on it
     <token>/<vid>.meta.yaml     the copy's own record, written last, create-only
+    pending/<token>.<vid>       a copy about to be published: made before its meta file,
+                                deleted once the index lists it; the next index update
+                                (any writer) folds in a published copy whose own
+                                update failed
     <token>/<vid>.removed       tombstone: the user removed this copy from the index;
                                 gc and rebuilds never put it back (JSON: time, and
                                 whether its files are to be deleted)
@@ -33,6 +37,7 @@ WRITING_SUFFIX = ".writing"
 REMOVED_SUFFIX = ".removed"
 RETIRED_SUFFIX = ".retired"
 TMP_MARK = ".tmp-"
+PENDING = "pending"
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 VID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{8}$")
@@ -73,6 +78,16 @@ def removed_rel(token: str, vid: str) -> str:
 
 def retired_rel(token: str, vid: str) -> str:
     return f"{token}/{vid}{RETIRED_SUFFIX}"
+
+
+def pending_rel(token: str, vid: str) -> str:
+    return f"{PENDING}/{token}.{vid}"
+
+
+def parse_pending(name: str) -> tuple[str, str] | None:
+    """``(token, vid)`` for a name made by :func:`pending_rel` (its last part)."""
+    token, sep, vid = name.partition(".")
+    return (token, vid) if sep and is_token(token) and is_vid(vid) else None
 
 
 def tmp_name(name: str) -> str:

@@ -214,6 +214,7 @@ class PersistStore:
         self.backend.retry_policy = self.retry_policy
         self.path = self.backend.url()
         self.index = Index(self.backend)
+        self.index.hook = _PendingFold(self)
 
     def __repr__(self) -> str:
         return f"<PersistStore {self.path!r}>"
@@ -435,15 +436,21 @@ class PersistStore:
             entry = self._make_entry(source, token, vid, info, started, ttl, keep, kwargs)
             from .._yaml import dump
 
+            # pending marker first: if this writer's own index update fails after
+            # the meta file publishes the copy, the next index update folds it in
+            self.backend.put(layout.pending_rel(token, vid), b"")
             self.backend.create_only(layout.meta_rel(token, vid), dump(entry).encode("utf-8"))
         except BaseException:
             try:
                 self.backend.rm(data_rel)
+                self.backend.rm(layout.pending_rel(token, vid))
                 self.backend.release(claim)
             except Exception:  # unreachable store: gc will remove the leftovers
                 pass
             raise
         self.backend.release(claim)
+        # the update also deletes the pending marker (see _PendingFold); if it fails,
+        # the marker stays and whoever updates the index next folds the copy in
         current = self.index.update(lambda entries: _install(entries, token, vid, entry, keep))
         self._prune(token, current)
         return self._build(token, current)
@@ -460,7 +467,10 @@ class PersistStore:
                          progress=progress, **kwargs)
 
         if self.backend.is_local:
-            return attempt()
+            from .backends import writing
+
+            with writing(self.backend.root, self.backend.url(data_rel), "write the copy"):
+                return attempt()
         from . import retry
 
         def start_over(exc: BaseException, wait: float) -> None:
@@ -987,6 +997,24 @@ class PersistStore:
                 if cur is not None:
                     for vid in self._prune(token, cur):
                         report["retired"].append(b.url(layout.data_rel(token, vid)))
+        # pending markers of writers that died before publishing, or of copies the
+        # index has caught up with
+        entries_now = self.index.entries() if not dry_run else snap_entries
+        for item in b.listdir(layout.PENDING):
+            parsed = layout.parse_pending(item.name)
+            if parsed is None:
+                continue
+            token, vid = parsed
+            md = (entries_now.get(token) or {}).get("metadata") or {}
+            # marker before meta: a writer publishes its meta before its marker goes
+            writing = b.exists(layout.writing_rel(token, vid))
+            if b.exists(layout.meta_rel(token, vid)):
+                if md.get("version") and vid <= md["version"]:
+                    remove(layout.pending_rel(token, vid))
+            elif not writing:
+                remove(layout.pending_rel(token, vid))
+        if not dry_run:
+            b.rmdir_if_empty(layout.PENDING)
         return report
 
     @staticmethod
@@ -1013,3 +1041,48 @@ def _install(entries: Entries, token: str, vid: str, entry: dict[str, Any],
     new["metadata"]["versions"] = versions
     entries[token] = new
     return new
+
+
+class _PendingFold:
+    """Index hook: every index update also folds in the copies whose writer
+    published them (meta file written) but failed to index them, as their pending
+    markers (``pending/<token>.<vid>``) tell. Markers of copies not yet published
+    are left alone; markers of copies indexed or gone are deleted after the update."""
+
+    def __init__(self, store: PersistStore):
+        self.store = store
+
+    def collect(self) -> list[tuple[str, str, dict | None]]:
+        from .._yaml import YAMLError, load
+
+        b = self.store.backend
+        out: list[tuple[str, str, dict | None]] = []
+        for item in b.listdir(layout.PENDING):
+            parsed = layout.parse_pending(item.name)
+            if parsed is None:
+                continue
+            token, vid = parsed
+            try:
+                meta = load(b.read_bytes(layout.meta_rel(token, vid)))
+            except FileNotFoundError:
+                continue  # not published (yet): its writer is still at work, or gc's
+            except YAMLError:
+                continue
+            if not isinstance(meta, dict) or b.exists(layout.removed_rel(token, vid)):
+                meta = None  # removed by the user: never put back; drop the marker
+            out.append((token, vid, meta))
+        return out
+
+    def apply(self, entries: Entries, state: list) -> None:
+        for token, vid, meta in state:
+            if meta is None:
+                continue
+            if token not in entries and token in entries._snap:
+                continue  # removed by this very update
+            keep = (meta.get("metadata") or {}).get("keep") or 1
+            _install(entries, token, vid, _copy.deepcopy(meta), keep)
+
+    def done(self, state: list) -> None:
+        for token, vid, _meta in state:
+            with contextlib.suppress(Exception):
+                self.store.backend.rm(layout.pending_rel(token, vid))
