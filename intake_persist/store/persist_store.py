@@ -1074,11 +1074,25 @@ class _PendingFold:
         return out
 
     def apply(self, entries: Entries, state: list) -> None:
+        """Runs after the index was read (and on object stores before a conditional
+        write of it): what it checks here holds for the version it replaces."""
+        b = self.store.backend
         for token, vid, meta in state:
             if meta is None:
                 continue
-            if token not in entries and token in entries._snap:
-                continue  # removed by this very update
+            if token not in entries:
+                if token in entries._snap:
+                    continue  # removed by this very update
+            else:
+                md = entries[token].get("metadata") or {}
+                if vid in (md.get("versions") or [md.get("version")]):
+                    continue  # indexed already
+            # its writer deletes the marker only after indexing the copy, and a
+            # remove writes its tombstones before its index update
+            if not b.exists(layout.pending_rel(token, vid)):
+                continue
+            if b.exists(layout.removed_rel(token, vid)):
+                continue
             keep = (meta.get("metadata") or {}).get("keep") or 1
             _install(entries, token, vid, _copy.deepcopy(meta), keep)
 
