@@ -137,7 +137,7 @@ def write_error(exc: BaseException, store: str, path: str, doing: str) -> StoreW
     if isinstance(exc, StoreWriteError) or not isinstance(exc, OSError):
         return None
     code = _errno_of(exc)
-    if code not in WRITE_ERRNOS:
+    if code is None or code not in WRITE_ERRNOS:
         return None
     where = getattr(exc, "filename", None) or path
     reason = exc.strerror or os.strerror(code)

@@ -1001,10 +1001,10 @@ class PersistStore:
         # index has caught up with
         entries_now = self.index.entries() if not dry_run else snap_entries
         for item in b.listdir(layout.PENDING):
-            parsed = layout.parse_pending(item.name)
-            if parsed is None:
+            pend = layout.parse_pending(item.name)
+            if pend is None:
                 continue
-            token, vid = parsed
+            token, vid = pend
             md = (entries_now.get(token) or {}).get("metadata") or {}
             # marker before meta: a writer publishes its meta before its marker goes
             writing = b.exists(layout.writing_rel(token, vid))
@@ -1052,11 +1052,11 @@ class _PendingFold:
     def __init__(self, store: PersistStore):
         self.store = store
 
-    def collect(self) -> list[tuple[str, str, dict | None]]:
+    def collect(self) -> list[tuple[str, str, dict[str, Any] | None]]:
         from .._yaml import YAMLError, load
 
         b = self.store.backend
-        out: list[tuple[str, str, dict | None]] = []
+        out: list[tuple[str, str, dict[str, Any] | None]] = []
         for item in b.listdir(layout.PENDING):
             parsed = layout.parse_pending(item.name)
             if parsed is None:
@@ -1073,7 +1073,8 @@ class _PendingFold:
             out.append((token, vid, meta))
         return out
 
-    def apply(self, entries: Entries, state: list) -> None:
+    def apply(self, entries: Entries, state: list[tuple[str, str, dict[str, Any] | None]]
+              ) -> None:
         """Runs after the index was read (and on object stores before a conditional
         write of it): what it checks here holds for the version it replaces."""
         b = self.store.backend
@@ -1096,7 +1097,7 @@ class _PendingFold:
             keep = (meta.get("metadata") or {}).get("keep") or 1
             _install(entries, token, vid, _copy.deepcopy(meta), keep)
 
-    def done(self, state: list) -> None:
+    def done(self, state: list[tuple[str, str, dict[str, Any] | None]]) -> None:
         for token, vid, _meta in state:
             with contextlib.suppress(Exception):
                 self.store.backend.rm(layout.pending_rel(token, vid))
