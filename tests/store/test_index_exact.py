@@ -67,6 +67,8 @@ def test_lines_mode_is_detected_exactly():
     snap = Snapshot(data.decode(), "t")  # text is accepted too
     assert snap.lines_mode and snap.tag == "t" and snap.data == data
     assert snap.get(TOK_B) == {"x": 2} and snap.metadata == {"k": 1}
+    assert TOK_A in snap and "f" * 32 not in snap and TOK_B in snap
+    assert snap.keys() == [TOK_A, TOK_B] and len(snap) == 2
     # no size in the trailer: the line count decides
     nosize = data[: data.rindex(b" in ")] + b"\n"
     snap = Snapshot(nosize, None)
@@ -208,6 +210,14 @@ def test_entries_mapping():
     with pytest.raises(KeyError) as err:
         del e[TOK_A]
     assert err.value.args == (TOK_A,)
+    e[TOK_A] = {"again": 1}  # set, then deleted: gone, not remembered
+    del e[TOK_A]
+    assert TOK_A not in e
+    with pytest.raises(KeyError):
+        e[TOK_A]
+    untouched = Entries(Snapshot(render({}, [(TOK_A, b"{}")]), None))
+    del untouched[TOK_A]  # never read nor set
+    assert list(untouched) == [] and Snapshot(untouched.render(), None).all() == {}
     e.metadata["n"] = 2
     out = Snapshot(e.render(), None)
     assert out.all() == {TOK_B: {"b": 2}} and out.metadata == {"m": 1, "n": 2}
