@@ -113,6 +113,6 @@ def test_readers_racing_maintenance_local(tmp_path):
 
 @pytest.mark.slow
 def test_readers_racing_maintenance_s3(tmp_path, s3_bucket):
-    rounds = {"reader": 3, "writer": 40, "gc": 2000}
+    rounds = {"reader": 2, "writer": 30, "gc": 2000}
     total = run_race(tmp_path, f"{s3_bucket}/store", rounds)
     check(total, 3 * rounds["reader"] * len(NAMES))
