@@ -107,6 +107,15 @@ class IndependentReader:
         return {p.rstrip("/").rsplit("/", 1)[-1] for p in items if p.rstrip("/") != path}
 
 
+def _run_at_once(go: Any, n: int, timeout: float) -> None:
+    """Run ``go(0)`` ... ``go(n - 1)`` in ``n`` threads and wait for them all."""
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+
+
 class BackendContract:
     """read / tag / write / create_only / locked, and the file and marker helpers."""
 
@@ -212,11 +221,7 @@ class BackendContract:
             except Exception as exc:  # pragma: no cover - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=go, args=(i,)) for i in range(self.threads)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        _run_at_once(go, self.threads, timeout=60)
         assert not errors and len(winners) == 1 and len(losers) == self.threads - 1
         assert make().read_bytes(rel) == str(winners[0]).encode()
         assert reader.cat(rel) == str(winners[0]).encode()
@@ -236,11 +241,7 @@ class BackendContract:
             except Exception as exc:  # pragma: no cover - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=go, args=(i,)) for i in range(self.threads)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
+        _run_at_once(go, self.threads, timeout=120)
         assert not errors
         assert len(Index(make()).entries()) == self.threads * per_writer
         import yaml  # an index file is YAML: read with a parser of its own
