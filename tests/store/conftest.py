@@ -32,3 +32,14 @@ def local_store(tmp_path):
     """A store on local disk only: for argument checks, which do not depend on where
     the store is (keeps the S3 duplicates to what matters)."""
     return PersistStore(str(tmp_path / "store"))
+
+
+@pytest.fixture(params=["local", "memory", pytest.param("s3", marks=pytest.mark.s3)])
+def base(request, tmp_path, memfs):
+    """A folder URL where a test may write (a store and its neighbours, an export):
+    local disk, memory:// or S3."""
+    if request.param == "local":
+        return str(tmp_path / "area")
+    if request.param == "memory":
+        return "memory://area"
+    return request.getfixturevalue("s3_bucket") + "/area"

@@ -28,16 +28,6 @@ SOURCES = {
 }
 
 
-@pytest.fixture(params=["local", "memory", pytest.param("s3", marks=pytest.mark.s3)])
-def base(request, tmp_path, memfs):
-    """A folder URL where the test may write, on local disk, memory:// or S3."""
-    if request.param == "local":
-        return str(tmp_path / "area")
-    if request.param == "memory":
-        return "memory://area"
-    return request.getfixturevalue("s3_bucket") + "/area"
-
-
 def _put(url: str, data: bytes) -> None:
     with fsspec.open(url, "wb") as f:
         f.write(data)

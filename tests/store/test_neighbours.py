@@ -47,16 +47,6 @@ SOURCES = {
 }
 
 
-@pytest.fixture(params=["local", "memory", pytest.param("s3", marks=pytest.mark.s3)])
-def base(request, tmp_path, memfs):
-    """A folder URL for the store and its neighbours: local disk, memory:// or S3."""
-    if request.param == "local":
-        return str(tmp_path / "area")
-    if request.param == "memory":
-        return "memory://area"
-    return request.getfixturevalue("s3_bucket") + "/area"
-
-
 def _fs(url: str):
     fs, path = fsspec.core.url_to_fs(url)
     fs.invalidate_cache()
