@@ -12,6 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -74,3 +75,22 @@ def fresh_processes_ms(codes: dict[str, str], repeats: int, env: dict | None = N
             if rnd:
                 times[name].append((time.perf_counter() - t0) * 1000)
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+def timed_step(label: str, body: str, **values: object) -> dict:
+    """Run ``body`` (with ``values`` bound as globals) in a fresh interpreter; its wall
+    time in seconds (``s``) and its own peak memory (``rss_mb``)."""
+    import json
+
+    head = "".join(f"{k} = {v!r}\n" for k, v in values.items())
+    code = (
+        "import time, resource, json\n" + head + "t0 = time.perf_counter()\n"
+        + textwrap.dedent(body)
+        + "\nprint(json.dumps({'s': time.perf_counter() - t0,"
+        " 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=child_env())
+    if out.returncode:
+        raise SystemExit(f"step {label} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -10,15 +10,11 @@ table; intake_persist streams block by block. No test asserts any figure.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import textwrap
 
-from _common import DATA, child_env, footer, header
+from _common import DATA, footer, header, timed_step
 
 
 def make_csv(path: str, rows: int) -> None:
@@ -83,18 +79,7 @@ STEP = {
 
 
 def run_step(name: str, **values: object) -> dict:
-    header = "".join(f"{k} = {v!r}\n" for k, v in values.items())
-    body = textwrap.dedent(STEP[name])
-    code = (
-        "import time, resource, json\n" + header + "t0 = time.perf_counter()\n" + body
-        + "\nprint(json.dumps({'s': time.perf_counter() - t0,"
-        " 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=child_env())
-    if out.returncode:
-        raise SystemExit(f"step {name} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return timed_step(name, STEP[name], **values)
 
 
 def median_step(results: list[dict]) -> dict:

@@ -14,15 +14,11 @@ memory (max RSS) is its own. No test asserts any figure.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import textwrap
 
-from _common import DATA, child_env, footer, header
+from _common import DATA, footer, header, timed_step
 
 VARIABLES = ("t2m", "u10", "v10", "sst")
 
@@ -75,18 +71,7 @@ STEP = {
 
 
 def run_step(name: str, **values: object) -> dict:
-    head = "".join(f"{k} = {v!r}\n" for k, v in values.items())
-    body = textwrap.dedent(STEP[name])
-    code = (
-        "import time, resource, json\n" + head + "t0 = time.perf_counter()\n" + body
-        + "\nprint(json.dumps({'s': time.perf_counter() - t0,"
-        " 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=child_env())
-    if out.returncode:
-        raise SystemExit(f"step {name} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return timed_step(name, STEP[name], **values)
 
 
 def main() -> None:
