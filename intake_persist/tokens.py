@@ -9,9 +9,15 @@ two agree.
 
 from __future__ import annotations
 
+import ast
 import datetime as _dt
+import functools
 import hashlib
+import inspect
 import json
+import textwrap
+import types
+from collections.abc import Callable
 from typing import Any
 
 
@@ -47,3 +53,76 @@ def token_of(obj: Any) -> str:
     from dask.base import tokenize
 
     return tokenize(obj)
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _strip_docstrings(tree: ast.AST) -> None:
+    """Drop the docstring of every function and class in ``tree``, in place."""
+    for node in ast.walk(tree):
+        if isinstance(node, _DEFS) and node.body:
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                node.body = node.body[1:] or [ast.Pass()]
+
+
+def _function_node(func: Callable[..., Any]) -> ast.AST | None:
+    """The AST of ``func``'s own definition, or None when its source is unavailable
+    or ambiguous (a lambda sharing its lines with another lambda)."""
+    try:
+        source = textwrap.dedent(inspect.getsource(func))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.name = ""
+            node.decorator_list = []
+            _strip_docstrings(node)
+            return node
+    lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
+    return lambdas[0] if len(lambdas) == 1 else None
+
+
+def _bytecode_parts(code: types.CodeType) -> list[Any]:
+    """Instructions, names and constants of ``code``, nested code objects included;
+    line numbers and file names are left out so moving the code keeps the token."""
+    consts: list[Any] = []
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            consts.append(_bytecode_parts(const))
+        else:
+            consts.append(repr(const))
+    return [code.co_code.hex(), list(code.co_names), list(code.co_varnames), consts]
+
+
+def code_token(func: Callable[..., Any]) -> str:
+    """A hash of what ``func`` does, blind to its name, decorators, docstrings,
+    comments and formatting, so reformatting keeps a derived copy and editing the
+    logic invalidates it.
+
+    It hashes the function's syntax tree (``ast.dump`` without positions). Without
+    source (a function made by ``exec``, a lambda sharing its line with another)
+    it hashes the bytecode, constants and names; a builtin hashes as its module and
+    qualified name. ``functools.partial`` covers its function and bound arguments.
+    The caller adds the function's name when it should count. Trees differ between
+    Python versions, so an interpreter upgrade changes the hash.
+    """
+    if isinstance(func, functools.partial):
+        return digest("partial", code_token(func.func), list(func.args), func.keywords)
+    func = inspect.unwrap(func)
+    target = getattr(func, "__func__", func)
+    node = _function_node(target)
+    if node is not None:
+        return digest("ast", ast.dump(node, include_attributes=False))
+    code = getattr(target, "__code__", None)
+    if isinstance(code, types.CodeType):
+        return digest("code", _bytecode_parts(code))
+    module = getattr(target, "__module__", None) or type(target).__module__
+    name = getattr(target, "__qualname__", None) or type(target).__qualname__
+    return digest("name", module, name)
