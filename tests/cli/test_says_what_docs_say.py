@@ -168,9 +168,9 @@ def test_the_same_dotted_names_everywhere(cli, catalog):
 def test_a_bar_appears_only_once_its_total_is_known():
     from rich.console import Console
 
-    from intake_persist.cli.commands import _Progress
+    from intake_persist.cli.progress import ProgressBars
 
-    with _Progress(True) as bars:
+    with ProgressBars(True) as bars:
         update = bars.callback("trips")
         progress = bars._progress
 

@@ -1,0 +1,175 @@
+"""What the store commands (list, show, refresh, remove, clear, gc) do, each returning
+the data its ``--json`` prints; :mod:`.views` draws the same data for a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import CLIError, UsageError
+from . import error_message
+from . import render as R
+from .outcome import Outcome
+from .progress import ProgressBars, progress_enabled
+from .stores import (
+    ENTRY_FIELDS,
+    all_infos,
+    copy_summary,
+    entry_info,
+    keys_of,
+    open_store,
+    resolve_key,
+    store_url,
+)
+
+log = logging.getLogger("intake_persist.cli")
+
+
+def _sort_key(field: str) -> Callable[[dict], Any]:
+    inf = float("inf")
+    if field == "name":
+        return lambda e: (e.get("name") is None, str(e.get("name") or ""), e["key"])
+    if field == "age":
+        return lambda e: (e.get("age") is None, e.get("age") or 0.0, e["key"])
+    if field == "size":
+        return lambda e: (e.get("size") is None, e.get("size") or 0, e["key"])
+    return lambda e: (inf if e.get("ttl") is None else e["ttl"], e["key"])
+
+
+def list_entries(args: argparse.Namespace) -> Outcome:
+    """The store's entries, filtered by ``--name`` and ``--state``, sorted."""
+    infos = all_infos(open_store(args))
+    in_store = len(infos)
+    if args.name:
+        infos = [e for e in infos if fnmatch.fnmatchcase(str(e.get("name") or ""), args.name)]
+    if args.state:
+        infos = [e for e in infos if e["state"] == args.state]
+    infos.sort(key=_sort_key(args.sort), reverse=args.reverse)
+    entries = [{k: e.get(k) for k in ENTRY_FIELDS} for e in infos]
+    return Outcome({"store": store_url(args), "entries": entries}, facts={"in_store": in_store})
+
+
+def show(args: argparse.Namespace) -> Outcome:
+    """Everything the store records for one entry."""
+    store = open_store(args)
+    if store is None:
+        raise CLIError(f"no entry {args.key!r}: the store {store_url(args)} is empty")
+    return Outcome(entry_info(store, resolve_key(store, args.key)))
+
+
+def refresh(args: argparse.Namespace) -> Outcome:
+    """Re-persist the entries named (or the expired ones, or all) from their originals."""
+    if not args.keys and not args.expired and not args.all:
+        raise UsageError("give KEYs to refresh, or --expired, or --all")
+    if args.keys and args.all:
+        raise UsageError("give KEYs or --all, not both")
+    store = open_store(args)
+    infos = {e["key"]: e for e in all_infos(store)}  # one snapshot of the index
+    if args.keys:
+        if store is None:
+            raise CLIError(f"no entry {args.keys[0]!r}: the store {store_url(args)} is empty")
+        keys = list(dict.fromkeys(resolve_key(store, k, list(infos)) for k in args.keys))
+    else:
+        keys = list(infos)
+    if args.expired:
+        keys = [k for k in keys if infos[k]["expired"]]
+    refreshed: list[dict] = []
+    failed: list[dict] = []
+    with ProgressBars(progress_enabled(args)) as bars:
+        for key in keys:
+            name = infos[key].get("name") or key
+            t0 = time.perf_counter()
+            try:
+                log.debug("refreshing %s (%s)", name, key)
+                copy = store.refresh(key, progress=bars.callback(str(name)))
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                log.debug("refreshing %s failed", key, exc_info=args.verbose > 0)
+                failed.append(
+                    {"key": key, "name": infos[key].get("name"), "error": error_message(exc)}
+                )
+                continue
+            summary = copy_summary(store, key, copy)
+            refreshed.append(
+                {
+                    "key": key,
+                    "name": infos[key].get("name"),
+                    "location": summary["location"],
+                    "size": summary["size"],
+                    "seconds": round(time.perf_counter() - t0, 3),
+                }
+            )
+    data = {"store": store_url(args), "refreshed": refreshed, "failed": failed}
+    return Outcome(data, code=1 if failed else 0)
+
+
+def remove(args: argparse.Namespace) -> Outcome:
+    """Remove the entries named; every key is resolved first, so a bad one removes nothing."""
+    store = open_store(args)
+    if store is None:
+        raise CLIError(f"no entry {args.keys[0]!r}: the store {store_url(args)} is empty")
+    keys_in_store = keys_of(store)
+    keys = list(dict.fromkeys(resolve_key(store, k, keys_in_store) for k in args.keys))
+    names = {}
+    for key in keys:
+        try:
+            names[key] = entry_info(store, key).get("name")
+        except Exception:  # noqa: BLE001
+            names[key] = None
+    for key in keys:
+        store.remove(key, delfiles=not args.keep_files)
+    return Outcome(
+        {
+            "store": store_url(args),
+            "removed": [{"key": k, "name": names[k]} for k in keys],
+            "files_deleted": not args.keep_files,
+        }
+    )
+
+
+def _confirm(question: str) -> bool:
+    try:
+        interactive = sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        interactive = False
+    if not interactive:
+        raise CLIError(
+            "refusing to clear the store without confirmation: stdin is not a terminal; pass --yes"
+        )
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def clear(args: argparse.Namespace) -> Outcome:
+    """Remove every entry, after asking unless ``--yes``."""
+    store = open_store(args)
+    keys = keys_of(store)
+    url = store_url(args)
+    if keys and not args.yes:
+        n = len(keys)
+        if not _confirm(
+            f"Remove all {n} entr{'y' if n == 1 else 'ies'} and their files from {url}?"
+        ):
+            raise CLIError("not confirmed; nothing removed")
+    if store is not None:
+        store.clear()
+    return Outcome({"store": url, "removed": len(keys), "keys": keys})
+
+
+def gc(args: argparse.Namespace) -> Outcome:
+    """The store's garbage collection report (what it removed, or would remove)."""
+    store = open_store(args)
+    # the store's report: {"removed": [urls], "reindexed": [tokens], "dropped": [tokens], ...}
+    report = (dict(store.gc(dry_run=args.dry_run, delete_detached=args.delete_detached))
+              if store is not None else {"removed": []})
+    report.pop("dry_run", None)
+    data = {"store": store_url(args), "dry_run": args.dry_run, **R.jsonable(report)}
+    return Outcome(data, facts={"categories": list(report), "exists": store is not None})
