@@ -164,6 +164,20 @@ class NotPersistedError(IntakePersistError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class NoVersionError(NotPersistedError):
+    """No kept copy of an entry was made at or before the time asked for (``as_of``).
+    ``key``, ``as_of`` (epoch seconds asked for) and ``oldest`` (epoch seconds of the
+    oldest kept copy, None when there is none) say which; the message gives both
+    times in ISO-8601 UTC."""
+
+    def __init__(self, message: str, key: str | None = None, as_of: float | None = None,
+                 oldest: float | None = None):
+        super().__init__(message)
+        self.key = key
+        self.as_of = as_of
+        self.oldest = oldest
+
+
 class IndexConflict(IntakePersistError, RuntimeError):
     """The index changed between read and write; read again and retry."""
 
