@@ -23,6 +23,7 @@ _LAZY = {
     "get_store": "intake_persist.store",
     "tokenize": "intake_persist.tokens",
     "IntakePersistError": "intake_persist.errors",
+    "persisted": "intake_persist.functions",
 }
 
 __all__ = [*_LAZY, "store", "__version__"]
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; resolved lazily at run time
     from .catalog.catalog import Catalog as Catalog
     from .catalog.loader import open_catalog as open_catalog
     from .errors import IntakePersistError as IntakePersistError
+    from .functions import persisted as persisted
     from .sources.base import DataSource as DataSource
     from .sources.base import Schema as Schema
     from .sources.registry import known_drivers as known_drivers

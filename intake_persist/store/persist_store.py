@@ -15,7 +15,7 @@ import random
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PERSIST_MODES as MODES  # noqa: F401
 from ..errors import NotPersistedError, check_persist_mode  # noqa: F401
@@ -30,6 +30,9 @@ from .freshness import (  # noqa: F401 - check_keep, check_ttl, is_expired: publ
     is_expired,
 )
 from .index import Entries, Index, merge_versions
+
+if TYPE_CHECKING:
+    from .versions import AsOf, Version
 
 CATALOG_DIR = "{{ CATALOG_DIR }}"
 DEFAULT_GRACE = 3600.0
@@ -270,7 +273,14 @@ class PersistStore:
         key, entry = self._entry(key)
         return self._build(key, entry)
 
-    def get(self, key: Any, default: Any = None) -> Any:
+    def get(self, key: Any, default: Any = None, *, as_of: AsOf | None = None) -> Any:
+        """The persisted source under ``key``, else ``default``; with ``as_of``, the
+        copy that was current then (see :meth:`as_of`: an entry with no copy that old
+        is an error, not ``default``)."""
+        if as_of is not None:
+            if key not in self:
+                return default
+            return self.as_of(key, as_of)
         try:
             return self[key]
         except NotPersistedError:
@@ -792,31 +802,23 @@ class PersistStore:
         return [self._info(k, e, now) for k, e in self.index.entries().items()]
 
     # ---- versions -------------------------------------------------------------------
-    def versions(self, key: Any) -> list[dict[str, Any]]:
-        """The kept copies of ``key``, newest first: each copy's own record (the
-        index entry it had when it was published, from its meta file)."""
-        from .._yaml import load
+    def versions(self, source_or_key: Any) -> list[Version]:
+        """The kept copies of an entry (``keep=N``), newest first: version id, time,
+        size, location and persist arguments of each (see :class:`.versions.Version`)."""
+        from .versions import list_versions
 
-        key, entry = self._entry(key)
-        md = entry.get("metadata") or {}
-        out = []
-        for vid in md.get("versions") or ([md["version"]] if md.get("version") else []):
-            try:
-                meta = load(self.backend.read_bytes(layout.meta_rel(key, vid)))
-            except FileNotFoundError:
-                continue
-            if isinstance(meta, dict):
-                out.append(meta)
-        return out or [entry]
+        key, entry = self._entry(source_or_key)
+        return list_versions(self, key, entry)
 
-    def as_of(self, key: Any, when: float) -> Any:
-        """The newest kept copy of ``key`` made at or before ``when`` (epoch seconds)."""
-        key = self.get_tok(key)
-        for meta in self.versions(key):
-            ts = (meta.get("metadata") or {}).get("timestamp")
-            if isinstance(ts, (int, float)) and ts <= when:
-                return self._build(key, meta)
-        raise NotPersistedError(f"no copy of {key!r} made at or before {when!r}")
+    def as_of(self, source_or_key: Any, when: AsOf) -> Any:
+        """The newest kept copy of an entry made at or before ``when`` (a datetime,
+        naive meaning UTC; an ISO-8601 string; or seconds since the epoch). None is a
+        :class:`~intake_persist.errors.NoVersionError` naming the oldest time there is."""
+        from .versions import kept_records, pick
+
+        key, entry = self._entry(source_or_key)
+        return self._build(key, pick(kept_records(self.backend, key, entry), when, key,
+                                     self.path))
 
     # ---- garbage collection ---------------------------------------------------------
     def gc(self, dry_run: bool = False, grace: float | None = None,

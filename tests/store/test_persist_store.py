@@ -337,7 +337,7 @@ def test_versions_and_as_of(store):
     src = FrameSource()
     copies = [store.persist(src, keep=3) for _ in range(3)]
     vs = store.versions(src)
-    assert [v["metadata"]["version"] for v in vs] == [c.metadata["version"] for c in copies][::-1]
+    assert [v.vid for v in vs] == [c.metadata["version"] for c in copies][::-1]
     middle = copies[1].metadata
     got = store.as_of(src, middle["timestamp"])
     assert got.metadata["version"] == middle["version"]
