@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 from xr_data import make_dataset
 
+from intake_persist.sources.xr.base import COMBINE_DEFAULTS
 from intake_persist.sources.xr.netcdf import NetCDFSource
 from intake_persist.sources.xr.zarr import ZarrSource
 from intake_persist.store.persist_store import PersistStore
@@ -62,7 +63,7 @@ def test_glob_joined_along_concat_dim(where, combine, tmp_path):
         (tmp_path / f"ref_{k}.nc").write_bytes(data)
         ref.append(str(tmp_path / f"ref_{k}.nc"))
     # what open_mfdataset gives for the same files on local disk
-    with xr.open_mfdataset(ref, combine="nested", concat_dim="time") as mf:
+    with xr.open_mfdataset(ref, combine="nested", concat_dim="time", **COMBINE_DEFAULTS) as mf:
         expected = mf.load()
     src = NetCDFSource(f"{where.base}/part_*.nc", concat_dim="time", combine=combine)
     got = src.read()
@@ -80,7 +81,7 @@ def test_glob_by_coords_and_list(where, tmp_path):
         urls.append(where(f"p{k}.nc", data))
         (tmp_path / f"r{k}.nc").write_bytes(data)
         ref.append(str(tmp_path / f"r{k}.nc"))
-    with xr.open_mfdataset(ref, combine="by_coords") as mf:
+    with xr.open_mfdataset(ref, combine="by_coords", **COMBINE_DEFAULTS) as mf:
         expected = mf.load()
     assert expected["time"].values.tolist() == _expected(ds)["time"].values.tolist()
     xr.testing.assert_identical(NetCDFSource(f"{where.base}/p*.nc").read(), expected)
@@ -127,7 +128,7 @@ def test_zarr_glob_of_stores(tmp_path):
     src = ZarrSource(str(tmp_path / "s*.zarr"), combine="by_coords")
     got = src.read()
     stores = [str(tmp_path / "s0.zarr"), str(tmp_path / "s1.zarr")]
-    with xr.open_mfdataset(stores, engine="zarr", combine="by_coords") as mf:
+    with xr.open_mfdataset(stores, engine="zarr", combine="by_coords", **COMBINE_DEFAULTS) as mf:
         xr.testing.assert_identical(got, mf.load())
     xr.testing.assert_equal(got["temp"], ds["temp"])
 

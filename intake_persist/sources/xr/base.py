@@ -245,6 +245,17 @@ def open_files(
     return handles, fields, multi, handles
 
 
+#: xarray's long-standing join defaults, which it is changing: pinned so that a
+#: catalog written for intake-xarray keeps giving the same dataset.
+COMBINE_DEFAULTS = {"data_vars": "all", "coords": "different", "compat": "no_conflicts",
+                    "join": "outer"}
+
+
+def with_combine_defaults(kwargs: dict) -> dict:
+    """``kwargs`` with :data:`COMBINE_DEFAULTS` for the keys it does not set."""
+    return {**COMBINE_DEFAULTS, **kwargs}
+
+
 def combine(datasets: list, combine: str | None, concat_dim: Any, kwargs: dict) -> Any:
     """Combine datasets as ``open_mfdataset`` does: ``nested`` along ``concat_dim``
     (the default when ``concat_dim`` is given) or ``by_coords``."""
@@ -252,7 +263,7 @@ def combine(datasets: list, combine: str | None, concat_dim: Any, kwargs: dict) 
 
     how = combine or ("nested" if concat_dim is not None else "by_coords")
     keys = ("compat", "data_vars", "coords", "join", "combine_attrs", "fill_value")
-    kw = {k: kwargs[k] for k in keys if k in kwargs}
+    kw = with_combine_defaults({k: kwargs[k] for k in keys if k in kwargs})
     kw.setdefault("combine_attrs", "override")  # as open_mfdataset: the first file's
     if how == "nested":
         if concat_dim is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .base import XarraySource
+from .base import XarraySource, with_combine_defaults
 
 AUTH_METHODS = (None, "esgf", "urs", "generic_http")
 
@@ -87,5 +87,5 @@ class OpenDapSource(XarraySource):
             kw["session"] = session
         if isinstance(self.urlpath, (list, tuple)) or "*" in self.urlpath:
             return xr.open_mfdataset(self.urlpath, chunks=chunks if chunks is not None else {},
-                                     **kw)
+                                     **with_combine_defaults(kw))
         return xr.open_dataset(self.urlpath, chunks=chunks, **kw)

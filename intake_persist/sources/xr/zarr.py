@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import DATAARRAY_ATTR, UNNAMED, XarraySource
+from .base import DATAARRAY_ATTR, UNNAMED, XarraySource, with_combine_defaults
 
 
 class ZarrSource(XarraySource):
@@ -67,7 +67,7 @@ class ZarrSource(XarraySource):
                     raise FileNotFoundError(f"no Zarr stores match {self.urlpath!r}")
                 urls = paths if local else [fs.unstrip_protocol(p) for p in paths]
             kw["chunks"] = chunks if chunks is not None else {}
-            ds = xr.open_mfdataset(urls, **kw)
+            ds = xr.open_mfdataset(urls, **with_combine_defaults(kw))
         else:
             ds = xr.open_dataset(urls[0], **kw)
         return as_dataarray(ds)
