@@ -9,8 +9,8 @@ a large catalog costs little more than parsing it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal, TypeVar, overload
 
 from .. import _io
 from ..sources.base import DataSource, Schema
@@ -18,6 +18,7 @@ from .entry import CatalogEntry, EntrySource
 from .errors import CatalogEncodingError, CatalogError, DuplicateKeyError, check_persist_mode
 
 _GLOB_CHARS = ("*", "?", "[")
+_T = TypeVar("_T")
 _YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -412,17 +413,64 @@ class Catalog(DataSource):
         names.update(n for n in self._raw if n.isidentifier())
         return sorted(names)
 
-    def walk(self, depth: int = 2) -> dict[str, CatalogEntry]:
+    @overload
+    def walk(
+        self, depth: int = 2, on_error: Literal["raise", "skip"] = "raise"
+    ) -> dict[str, CatalogEntry]: ...
+
+    @overload
+    def walk(
+        self, depth: int, on_error: Callable[[str, Exception], _T | None]
+    ) -> dict[str, CatalogEntry | _T]: ...
+
+    @overload
+    def walk(
+        self, depth: int = 2, *, on_error: Callable[[str, Exception], _T | None]
+    ) -> dict[str, CatalogEntry | _T]: ...
+
+    def walk(self, depth: int = 2, on_error: Any = "raise") -> dict[str, Any]:
         """``{dotted name: entry}`` for the entries, and those of nested catalogs down to
-        ``depth`` levels (``depth=1``: this catalog only)."""
-        out: dict[str, CatalogEntry] = {}
+        ``depth`` levels (``depth=1``: this catalog only).
+
+        ``on_error`` decides what an entry that cannot be read, or a nested catalog
+        that cannot be opened, does to the walk: ``"raise"`` its error, ``"skip"`` it,
+        or call ``on_error(name, exception)``, whose result, unless None, stands in
+        for it under ``name``. A nested catalog that cannot be opened is named
+        ``parent.*`` there (its entry ``parent`` is listed before it)."""
+        if on_error not in ("raise", "skip") and not callable(on_error):
+            raise ValueError(
+                f"on_error must be 'raise', 'skip' or a callable (name, exception), "
+                f"got {on_error!r}"
+            )
+        out: dict[str, Any] = {}
+
+        def failed(name: str, exc: Exception) -> None:
+            if on_error == "raise":
+                raise exc
+            if on_error != "skip":
+                stand_in = on_error(name, exc)
+                if stand_in is not None:
+                    out[name] = stand_in
+
         for name in list(self._raw):
-            entry = self.get_entry(name)
+            try:
+                entry = self.get_entry(name)
+            except Exception as exc:  # noqa: BLE001 - on_error decides
+                failed(name, exc)
+                continue
             out[name] = entry
             if depth > 1 and entry.is_catalog:
-                sub = entry()
-                for subname, subentry in sub.walk(depth=depth - 1).items():
-                    out[f"{name}.{subname}"] = subentry
+                try:
+                    sub = entry()
+                except Exception as exc:  # noqa: BLE001 - on_error decides
+                    failed(f"{name}.*", exc)
+                    continue
+                inner = on_error
+                if callable(on_error):
+                    def inner(sub_name: str, exc: Exception, _p: str = f"{name}.") -> Any:
+                        return on_error(_p + sub_name, exc)
+                for subname, value in sub.walk(depth - 1, inner).items():
+                    out[f"{name}.{subname}"] = value
         return out
 
     # ---- DataSource API ---------------------------------------------------------

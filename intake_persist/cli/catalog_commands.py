@@ -19,9 +19,8 @@ from .catalogs import (
     describe,
     entry_error,
     get_entry,
-    is_catalog,
     open_catalog_for,
-    walk_entries,
+    walk,
 )
 from .outcome import Outcome
 from .progress import ProgressBars, progress_enabled
@@ -41,16 +40,16 @@ def _select(cat: Any, names: list[str], failed: list[dict]) -> list[tuple[str, A
             except CLIError as exc:
                 failed.append({"entry": name, "error": bare(name, str(exc))})
                 continue
-            if is_catalog(entry):
+            if entry.is_catalog:
                 failed.append({"entry": name, "error": f"entry {name!r} is a catalog; "
                                f"name its entries ({name}.ENTRY)"})
                 continue
             selected.append((name, entry))
     else:
-        for name, entry, err in walk_entries(cat):
+        for name, entry, err in walk(cat):
             if err is not None:
                 failed.append({"entry": name, "error": bare(name, entry_error(err))})
-            elif not is_catalog(entry):
+            elif not entry.is_catalog:
                 selected.append((name, entry))
     return selected
 
@@ -125,7 +124,7 @@ def export(args: argparse.Namespace) -> Outcome:
     params = dict(args.params)
     cat = open_catalog_for(args.catalog)
     entry = get_entry(cat, args.entry)
-    if is_catalog(entry):
+    if entry.is_catalog:
         raise CLIError(f"entry {args.entry!r} is a catalog; name one of its entries")
     check_params_used(params, [(args.entry, entry)])
     src = build_source(entry, args.entry, params)
@@ -150,7 +149,7 @@ def _row(name: str, entry: Any, exc: Exception | None) -> dict[str, Any]:
     desc = describe(entry)
     return {
         "name": name,
-        "container": desc.get("container", getattr(entry, "container", None)),
+        "container": desc.get("container", entry.container),
         "driver": desc.get("driver"),
         "description": desc.get("description"),
         "parameters": [
@@ -168,5 +167,5 @@ def catalog(args: argparse.Namespace) -> Outcome:
         desc = describe(get_entry(cat, args.entry))
         desc["name"] = args.entry if not desc.get("name") else desc["name"]
         return Outcome(desc, facts={"entry": args.entry})
-    rows = [_row(name, entry, exc) for name, entry, exc in walk_entries(cat)]
+    rows = [_row(name, entry, exc) for name, entry, exc in walk(cat)]
     return Outcome({"catalog": args.catalog, "entries": rows})

@@ -31,70 +31,35 @@ def open_catalog_for(path: str) -> Any:
         raise CLIError(msg) from exc
 
 
-def is_catalog(obj: Any) -> bool:
-    """True for a catalog entry that is a nested catalog, or a catalog source."""
-    flag = getattr(obj, "is_catalog", None)
-    if isinstance(flag, bool):
-        return flag
-    return getattr(obj, "container", None) == "catalog"
+# nested catalogs listed down to this many levels (a catalog including itself ends there)
+WALK_DEPTH = 21
 
 
-def _names(cat: Any) -> list[str]:
-    return list(cat)
-
-
-def _entry(cat: Any, name: str) -> Any:
-    """The catalog entry object (described without building a source) for ``name``."""
-    getter = getattr(cat, "get_entry", None)
-    if getter is not None:
-        return getter(name)
-    return cat[name]  # pragma: no cover - a catalog without entry objects
-
-
-def _open_nested(entry: Any) -> Any:
-    """The nested catalog of a catalog entry, opened for the originals."""
-    try:
-        return entry(persist_mode="never")
-    except TypeError:  # pragma: no cover
-        return entry()
-
-
-def walk_entries(
-    cat: Any, prefix: str = "", depth: int = 0
-) -> Iterator[tuple[str, Any, Exception | None]]:
-    """``(dotted_name, entry_or_None, error_or_None)`` for every entry, depth first;
-    a nested catalog is yielded, then its entries (``parent.child``). An entry or a
-    nested catalog that cannot be opened is yielded with its error."""
-    for name in _names(cat):
-        full = f"{prefix}{name}"
-        try:
-            entry = _entry(cat, name)
-        except Exception as exc:  # noqa: BLE001
-            yield full, None, exc
-            continue
-        yield full, entry, None
-        if is_catalog(entry) and depth < 20:
-            try:
-                sub = _open_nested(entry)
-            except Exception as exc:  # noqa: BLE001 - a broken nested catalog: report it
-                yield f"{full}.*", None, exc
-                continue
-            yield from walk_entries(sub, f"{full}.", depth + 1)
+def walk(cat: Any) -> Iterator[tuple[str, Any, Exception | None]]:
+    """``(dotted_name, entry_or_None, error_or_None)`` for every entry, depth first
+    (``Catalog.walk``): a nested catalog, then its entries (``parent.child``). An entry
+    that cannot be read, or a nested catalog that cannot be opened (``parent.*``), comes
+    with its error."""
+    for name, value in cat.walk(WALK_DEPTH, on_error=lambda name, exc: exc).items():
+        if isinstance(value, Exception):
+            yield name, None, value
+        else:
+            yield name, value, None
 
 
 def get_entry(cat: Any, dotted: str) -> Any:
     """The entry for ``name`` or ``parent.child`` (names may contain dots themselves)."""
-    names = _names(cat)
+    names = list(cat)
     if dotted in names:
-        return _entry(cat, dotted)
+        return cat.get_entry(dotted)
     parts = dotted.split(".")
     for i in range(len(parts) - 1, 0, -1):
         head, rest = ".".join(parts[:i]), ".".join(parts[i:])
         if head in names:
-            parent = _entry(cat, head)
-            if is_catalog(parent):
+            parent = cat.get_entry(head)
+            if parent.is_catalog:
                 try:
-                    return get_entry(_open_nested(parent), rest)
+                    return get_entry(parent(persist_mode="never"), rest)
                 except CLIError:
                     pass
     known = ", ".join(names) or "none"
@@ -157,28 +122,17 @@ def describe(entry: Any) -> dict:
     try:
         desc = dict(entry.describe())
     except Exception as exc:  # noqa: BLE001
-        name = getattr(entry, "name", None)
-        return {"name": name, "error": bare(str(name), entry_error(exc))}
-    check = getattr(entry, "driver_class", None)
-    if check is not None and not is_catalog(entry):
+        return {"name": entry.name, "error": bare(str(entry.name), entry_error(exc))}
+    if not entry.is_catalog:
         try:
-            check()
+            entry.driver_class()
         except Exception as exc:  # noqa: BLE001
-            desc.setdefault("error", bare(str(getattr(entry, "name", "")), entry_error(exc)))
+            desc.setdefault("error", bare(str(entry.name), entry_error(exc)))
     return desc
 
 
 def declared_params(entry: Any) -> list[str]:
-    ups = getattr(entry, "user_parameters", None)
-    if isinstance(ups, dict):
-        return list(ups)
-    names = []
-    for up in describe(entry).get("user_parameters") or []:
-        if isinstance(up, dict) and up.get("name"):
-            names.append(up["name"])
-        elif isinstance(up, str):
-            names.append(up)
-    return names
+    return list(entry.user_parameters)
 
 
 def build_source(entry: Any, name: str, params: dict[str, str]) -> Any:

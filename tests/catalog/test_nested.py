@@ -80,6 +80,47 @@ def test_walk(tree):
     assert w["sub.deeper.leaf1"].describe()["driver"] == "echo"
 
 
+@pytest.fixture
+def broken_tree(write_cat):
+    write_cat(
+        """
+        sources:
+          ok: {driver: echo}
+          broken: {driver: yaml_file_cat, args: {path: '{{ CATALOG_DIR }}/missing.yaml'}}
+          after: {driver: echo}
+    """,
+        "sub/mid.yaml",
+    )
+    return write_cat("""
+        sources:
+          sub: {driver: yaml_file_cat, args: {path: '{{ CATALOG_DIR }}/sub/mid.yaml'}}
+          last: {driver: echo}
+    """)
+
+
+def test_walk_on_error(broken_tree):
+    cat = open_catalog(broken_tree, persist_mode="never")
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        cat.walk(depth=3)
+    assert list(cat.walk(depth=2)) == ["sub", "sub.ok", "sub.broken", "sub.after", "last"]
+    skipped = cat.walk(depth=3, on_error="skip")
+    assert list(skipped) == ["sub", "sub.ok", "sub.broken", "sub.after", "last"]
+    seen = []
+
+    def keep(name, exc):
+        seen.append((name, type(exc)))
+        return exc
+
+    kept = cat.walk(3, keep)
+    # the stand-in comes where the nested entries would have, named after the walk
+    assert list(kept) == ["sub", "sub.ok", "sub.broken", "sub.broken.*", "sub.after", "last"]
+    assert isinstance(kept["sub.broken.*"], FileNotFoundError)
+    assert seen == [("sub.broken.*", FileNotFoundError)]
+    assert list(cat.walk(depth=3, on_error=lambda name, exc: None)) == list(skipped)
+    with pytest.raises(ValueError, match="on_error"):
+        cat.walk(on_error="ignore")
+
+
 def test_nested_yaml_cannot_grant_shell(write_cat):
     write_cat(
         "sources: {e: {driver: echo, args: {value: '{{ shell(\"echo hi\") }}'}}}", "inner.yaml"
