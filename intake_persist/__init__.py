@@ -21,6 +21,8 @@ _LAZY = {
     "known_drivers": "intake_persist.sources.registry",
     "PersistStore": "intake_persist.store.persist_store",
     "get_store": "intake_persist.store",
+    "CopyInfo": "intake_persist.store.results",
+    "GcReport": "intake_persist.store.results",
     "tokenize": "intake_persist.tokens",
     "IntakePersistError": "intake_persist.errors",
     "persisted": "intake_persist.functions",
@@ -40,6 +42,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; resolved lazily at run time
     from .sources.registry import register_driver as register_driver
     from .store import get_store as get_store
     from .store.persist_store import PersistStore as PersistStore
+    from .store.results import CopyInfo as CopyInfo
+    from .store.results import GcReport as GcReport
     from .store.shared import SharedStore
     from .tokens import token_of
 

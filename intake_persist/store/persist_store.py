@@ -30,6 +30,7 @@ from .freshness import (  # noqa: F401 - check_keep, check_ttl, is_expired: publ
     is_expired,
 )
 from .index import Entries, Index, merge_versions
+from .results import CopyInfo, GcReport
 
 if TYPE_CHECKING:
     from .versions import AsOf, Version
@@ -771,33 +772,18 @@ class PersistStore:
                             progress=progress, **(md.get("persist_kwargs") or {}))
 
     # ---- listing ------------------------------------------------------------------
-    def _info(self, key: str, entry: dict[str, Any], now: float) -> dict[str, Any]:
-        md = entry.get("metadata") or {}
-        args = _render_dir(entry.get("args") or {}, self.path)
-        orig = md.get("original_source") or {}
-        return {
-            "key": key,
-            "name": md.get("original_name"),
-            "container": md.get("container"),
-            "driver": entry.get("driver"),
-            "original_driver": orig.get("driver"),
-            "size": md.get("size"),
-            "timestamp": md.get("timestamp"),
-            "age": entry_age(entry, now),
-            "ttl": md.get("ttl"),
-            "expired": is_expired(entry, now),
-            "location": args.get("urlpath"),
-            "version": md.get("version"),
-            "versions": list(md.get("versions") or ([md["version"]] if md.get("version") else [])),
-            "persist_kwargs": md.get("persist_kwargs") or {},
-            "original_source": orig,
-        }
+    def _info(self, key: str, entry: dict[str, Any], now: float) -> CopyInfo:
+        location = (_render_dir(entry.get("args") or {}, self.path) or {}).get("urlpath")
+        return CopyInfo.from_entry(key, entry, location, now)
 
-    def info(self, key: Any) -> dict[str, Any]:
+    def info(self, key: Any) -> CopyInfo:
+        """What the store records about the current copy of ``key`` (a token or a
+        source), with its age and whether it has expired."""
         key, entry = self._entry(key)
         return self._info(key, entry, time.time())
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[CopyInfo]:
+        """The :meth:`info` of every key in the index, their ages taken at one time."""
         now = time.time()
         return [self._info(k, e, now) for k, e in self.index.entries().items()]
 
@@ -822,7 +808,7 @@ class PersistStore:
 
     # ---- garbage collection ---------------------------------------------------------
     def gc(self, dry_run: bool = False, grace: float | None = None,
-           delete_detached: bool = False) -> dict[str, Any]:
+           delete_detached: bool = False) -> GcReport:
         """Remove unfinished writes of dead writers, orphaned files, and copies the
         index no longer lists; put back published copies missing from the index,
         except those the user removed.
@@ -836,25 +822,25 @@ class PersistStore:
         writer on another host or an object store is presumed dead ``grace`` seconds
         after it started (default one hour). Copies kept by ``remove(...,
         delfiles=False)`` are listed under ``detached`` and deleted only with
-        ``delete_detached=True``. Returns ``{"removed": [urls], "retired": [urls],
-        "reindexed": [tokens], "dropped": [tokens], "detached": [urls], "dry_run": bool}``.
+        ``delete_detached=True``. Returns a :class:`~.results.GcReport` (it reads as
+        ``{"removed": [urls], "retired": [urls], "reindexed": [tokens], "dropped":
+        [tokens], "detached": [urls], "dry_run": bool}`` too).
         """
         if grace is not None:
             grace = _check_grace(grace)
         copy_grace = self.grace if grace is None else grace
         grace = DEFAULT_GRACE if grace is None else grace
         b = self.backend
-        report: dict[str, Any] = {"removed": [], "retired": [], "reindexed": [],
-                                  "dropped": [], "detached": [], "dry_run": dry_run}
+        report = GcReport(dry_run=dry_run)
         now = time.time()
 
         def remove(rel: str) -> None:
-            report["removed"].append(b.url(rel))
+            report.removed.append(b.url(rel))
             if not dry_run:
                 b.rm(rel)
 
         def retire(token: str, vid: str) -> None:
-            report["retired"].append(b.url(layout.data_rel(token, vid)))
+            report.retired.append(b.url(layout.data_rel(token, vid)))
             if not dry_run:
                 self._retire(token, vid, "gc")
 
@@ -930,7 +916,7 @@ class PersistStore:
                     if vid in retired:
                         remove(layout.retired_rel(token, vid))
                 elif not stone.get("delete_files"):
-                    report["detached"].append(b.url(layout.data_rel(token, vid)))
+                    report.detached.append(b.url(layout.data_rel(token, vid)))
             for vid in sorted(retired - tombstoned):
                 if vid not in metas:  # its copy is gone: the marker has no use
                     remove(layout.retired_rel(token, vid))
@@ -956,7 +942,7 @@ class PersistStore:
             md = (entry or {}).get("metadata") or {}
             if entry is None or (md.get("version") and vids[0] > md["version"]):
                 fixes[token] = "reindex"  # type: ignore[assignment]
-                report["reindexed"].append(token)
+                report.reindexed.append(token)
             elif md.get("version"):
                 listed = set(md.get("versions") or [md["version"]])
                 for vid in vids:
@@ -968,7 +954,7 @@ class PersistStore:
             ours = isinstance(urlpath, str) and urlpath.startswith(CATALOG_DIR)
             if ours and md.get("version") and not published.get(token):
                 fixes[token] = None
-                report["dropped"].append(token)
+                report.dropped.append(token)
         if fixes and not dry_run:
             metas_by_token = self.index.published()
 
@@ -994,11 +980,11 @@ class PersistStore:
                             entries[token] = new
 
             self.index.update(fn)
-            for token in report["reindexed"]:
+            for token in report.reindexed:
                 cur = self.index.lookup(token)
                 if cur is not None:
                     for vid in self._prune(token, cur):
-                        report["retired"].append(b.url(layout.data_rel(token, vid)))
+                        report.retired.append(b.url(layout.data_rel(token, vid)))
         # pending markers of writers that died before publishing, or of copies the
         # index has caught up with
         entries_now = self.index.entries() if not dry_run else snap_entries
