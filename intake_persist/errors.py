@@ -154,6 +154,37 @@ class DriverImportError(EntryDriverError, ImportError):
     """An entry's driver, a dotted class path, cannot be imported."""
 
 
+# ----------------------------------------------------------------- derived sources
+
+
+class DependencyCycleError(CatalogError):
+    """Derived entries depend on each other in a cycle (``a`` reads ``b``, which reads
+    ``a``). ``entries`` lists the entries on it, the first one repeated at the end."""
+
+    def __init__(self, message: str, entries: list[str] | tuple[str, ...] = (),
+                 url: str | None = None):
+        super().__init__(message, url=url, entry=entries[0] if entries else None)
+        self.entries = list(entries)
+
+
+class TargetError(CatalogError, KeyError):
+    """A derived entry names a target that its catalog does not have (a ``KeyError``,
+    as the catalog lookup it stands for)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class PipelineStepError(CatalogException):
+    """A step of a ``DataFramePipeline`` failed; the message names the source, the
+    step's number, method and arguments, and the error (kept as ``__cause__``)."""
+
+
+class MissingTargetError(PipelineStepError):
+    """A ``DataFramePipeline`` step (``merge``, ``join``, ``assign``, ``concat``) names
+    a source that is not among the pipeline's ``targets``."""
+
+
 # ----------------------------------------------------------------- the store
 
 
@@ -242,6 +273,16 @@ class CopyGoneError(IntakePersistError, FileNotFoundError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class RefreshError(IntakePersistError, RuntimeError):
+    """A refresh in dependency order could not refresh what was asked: a step failed,
+    or was stopped because one of its upstream steps failed. ``report`` is the
+    :class:`~intake_persist.store.refresh.RefreshReport` of the whole run."""
+
+    def __init__(self, message: str, report: object = None):
+        super().__init__(message)
+        self.report = report
 
 
 # ----------------------------------------------------------------- command line

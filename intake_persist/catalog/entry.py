@@ -127,6 +127,11 @@ def _named(method):
     return wrapper
 
 
+def _derives(cls: type) -> bool:
+    """True for a derived driver (alias, transforms), whose container is per source."""
+    return bool(getattr(cls, "_ip_derived", False))
+
+
 def _nesting(catalog: Any) -> int:
     """How many catalogs ``catalog`` is nested in."""
     n = 0
@@ -241,8 +246,11 @@ class CatalogEntry:
         if name is not None and resolve_driver_name(name) in CATALOG_DRIVERS:
             return "catalog"
         try:
-            return self.driver_class().container
-        except ValueError:  # unknown driver: describe() still works
+            cls = self.driver_class()
+            if _derives(cls):  # alias: its target's, found by building (not reading) it
+                return self.build().container
+            return cls.container
+        except ValueError:  # unknown driver, bad target, cycle: describe() still works
             return None
 
     @property
@@ -255,7 +263,11 @@ class CatalogEntry:
             elif resolve_driver_name(name) in CATALOG_DRIVERS:
                 self._is_cat = True
             else:
-                self._is_cat = self.container == "catalog"
+                try:
+                    derived = _derives(self.driver_class())
+                except ValueError:
+                    derived = False
+                self._is_cat = not derived and self.container == "catalog"
         return self._is_cat
 
     @property

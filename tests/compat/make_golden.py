@@ -191,6 +191,11 @@ INTAKE_DRIVERS = (
     "intake_parquet.source.ParquetSource",
     "intake.catalog.local.YAMLFileCatalog",
     "intake.catalog.local.YAMLFilesCatalog",
+    "intake.source.derived.AliasSource",
+    "intake.source.derived.GenericTransform",
+    "intake.source.derived.DataFrameTransform",
+    "intake.source.derived.Columns",
+    "intake.source.derived.DataFramePipeline",
 )
 SIGNATURES = os.path.join(HERE, "intake_drivers.json")
 

@@ -177,7 +177,22 @@ DELIBERATE.append(
         "a 'metadata' mapping among an entry's args is merged with the entry's metadata "
         "(and catalog_dir); intake 0.7.0 lets it replace them",
         lambda p, g, o: "metadata" in p and g is MISSING and o is not MISSING,
-        cases=frozenset({"args_metadata"}),
+        cases=frozenset({"args_metadata", "derived"}),
+    )
+)
+
+DELIBERATE.append(
+    Deliberate(
+        "derived-container-known",
+        "a derived entry's container is known without reading data: an alias's is its "
+        "target's, a GenericTransform's its 'container' argument or else its target's; "
+        "intake 0.7.0 says 'other' until the source has been read",
+        lambda p, g, o: (
+            _last(p) == "container"
+            and g == "other"
+            and o in ("dataframe", "ndarray", "xarray", "python", "catalog")
+        ),
+        cases=frozenset({"derived"}),
     )
 )
 
