@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from derived_lab import TRIPS, ZONES
 
-from conftest import TRIPS, ZONES
 from intake_persist.errors import (
     CatalogError,
     MissingTargetError,

@@ -7,8 +7,8 @@ import time
 
 import pandas as pd
 import pytest
+from derived_lab import FUNCS, TRIPS
 
-from conftest import FUNCS, TRIPS
 from intake_persist.errors import CatalogError, DependencyCycleError
 from intake_persist.store import get_store
 
