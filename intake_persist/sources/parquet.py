@@ -7,6 +7,8 @@ with pyarrow. This driver also reads persisted dataframe copies (a directory of
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from ._files import FileSource, as_list, expand_paths
@@ -64,7 +66,6 @@ class ParquetSource(FileSource):
         plan = self._cache.get("plan")
         if plan is not None:
             return plan
-        import pyarrow.parquet as pq
 
         fs, paths = expand_paths(self.urlpath, self.storage_options, dir_suffixes=_SUFFIXES)
         if not paths:
@@ -74,8 +75,8 @@ class ParquetSource(FileSource):
         parts: list[tuple[int, int | None]] = []
         if self.split_row_groups:
             for j, p in enumerate(paths):
-                with fs.open(p, "rb") as f:
-                    nrg = pq.ParquetFile(f).metadata.num_row_groups
+                with _parquet_file(fs, p) as pf:
+                    nrg = pf.metadata.num_row_groups
                 parts.extend((j, g) for g in range(max(nrg, 1)))
         else:
             parts = [(j, None) for j in range(len(paths))]
@@ -93,13 +94,9 @@ class ParquetSource(FileSource):
         n = self.npartitions
         if not isinstance(i, int) or not 0 <= i < n:
             raise IndexError(f"partition {i!r} out of range: {self!r} has {n} partition(s)")
-        import pyarrow.parquet as pq
-
         plan = self._plan()
         j, group = plan["parts"][i]
-        fs = plan["fs"]
-        with fs.open(plan["paths"][j], "rb") as f:
-            pf = pq.ParquetFile(f)
+        with _parquet_file(plan["fs"], plan["paths"][j]) as pf:
             cols = self._read_columns(pf.schema_arrow)
             if group is None:
                 table = pf.read(columns=cols, use_pandas_metadata=True, **self.kwargs)
@@ -142,11 +139,9 @@ class ParquetSource(FileSource):
     def _dask_meta(self):
         meta = self._cache.get("meta")
         if meta is None:
-            import pyarrow.parquet as pq
-
             plan = self._plan()
-            with plan["fs"].open(plan["paths"][0], "rb") as f:
-                schema = pq.ParquetFile(f).schema_arrow
+            with _parquet_file(plan["fs"], plan["paths"][0]) as pf:
+                schema = pf.schema_arrow
             cols = self._read_columns(schema)
             empty = schema.empty_table()
             if cols is not None:
@@ -158,22 +153,35 @@ class ParquetSource(FileSource):
         return meta
 
     def _get_schema(self) -> Schema:
-        import pyarrow.parquet as pq
-
         plan = self._plan()
         meta = self._dask_meta()
         rows = None
         if len(plan["paths"]) <= 64 and not self.filters:
             rows = 0
             for p in plan["paths"]:
-                with plan["fs"].open(p, "rb") as f:
-                    rows += pq.ParquetFile(f).metadata.num_rows
+                with _parquet_file(plan["fs"], p) as pf:
+                    rows += pf.metadata.num_rows
         return Schema(
             dtype={str(k): str(v) for k, v in meta.dtypes.items()},
             shape=(rows, len(meta.columns)),
             npartitions=len(plan["parts"]),
             extra_metadata={"files": len(plan["paths"])},
         )
+
+
+@contextlib.contextmanager
+def _parquet_file(fs: Any, path: str) -> Iterator[Any]:
+    """A ``pyarrow.parquet.ParquetFile`` for ``path`` of ``fs``, closed on exit. Local
+    files go to pyarrow with the fsspec filesystem, which pyarrow maps to its native
+    one: reads then skip a Python file object and a copy of every byte."""
+    import pyarrow.parquet as pq
+
+    if {"file", "local"} & set(as_list(fs.protocol)):
+        with pq.ParquetFile(path, filesystem=fs) as pf:
+            yield pf
+        return
+    with fs.open(path, "rb") as f:
+        yield pq.ParquetFile(f)
 
 
 def _hive_keys(path: str, roots: list[str]) -> dict:
