@@ -1,14 +1,19 @@
 """S3 store benchmark against moto's S3 server (in this process, on 127.0.0.1).
 
-Run: ``python benchmarks/bench_s3.py [--rows 1000000] [--blocksize 16MiB]
+Run: ``python benchmarks/bench_s3.py [--rows 160000] [--blocksize 64MiB]
 [--entries 1000] [--repeats 5]``. Needs ``moto[server]`` and ``s3fs``.
 
-1. Persist throughput: a CSV (the generator of ``bench_persist.py``, 1M rows,
-   ~114 MiB) persisted to ``s3://<bucket>/store`` as a multi-partition Parquet
-   dataset, versus the same work by hand: pyarrow reads the CSV and writes as many
-   Parquet files (the same row split) through ``s3fs``; and the transfer alone
-   (``s3fs.put`` of our Parquet files, already on disk). Each step runs in its own
-   subprocess (peak RSS is its own); the server runs in a thread of this process.
+The server is moto's S3 app behind a WSGI wrapper that logs every request, so each
+step's requests are counted (and one persist's are listed).
+
+1. Persist and read-back: a CSV (the generator of ``bench_persist.py``; 160k rows,
+   19 MiB: one partition) persisted to ``s3://<bucket>/store``, versus the same work
+   by hand: pyarrow reads the CSV and writes as many Parquet files (the same row
+   split) through ``s3fs``; and the transfer alone (``s3fs.put`` of our Parquet
+   files, already on disk). Then reading the copy back in a fresh process,
+   ``PersistStore(url)[key].read()`` versus ``pq.read_table(<copy folder>,
+   filesystem=s3fs.S3FileSystem()).to_pandas()``. Each step runs in its own
+   subprocess (imports included; peak RSS is its own).
 2. Lookups against an S3 store of ``--entries`` entries: 3 sources persisted for
    real, the rest made like ``bench_store.py`` does (the real copy's Parquet file
    and meta record under new tokens and version ids, uploaded in one concurrent
@@ -38,7 +43,7 @@ import textwrap
 import time
 import uuid
 
-from _common import DATA, child_env, footer, fresh_processes_ms, header, median_ms
+from _common import child_env, footer, fresh_processes_ms, header, median_ms
 
 DUMMY_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -54,18 +59,52 @@ REAL = 3
 WARM_CALLS = 50
 
 
+class Requests:
+    """What the server was asked, in order: ``(method, path, query, conditions)``."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.log: list[tuple[str, str, str, str]] = []
+        self.lock = threading.Lock()
+
+    def wrap(self, app):
+        def counting(environ, start_response):
+            cond = " ".join(f"{h[5:].replace('_', '-')}: {environ[h]}"
+                            for h in ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH") if h in environ)
+            with self.lock:
+                self.log.append((environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
+                                 environ.get("QUERY_STRING", ""), cond))
+            return app(environ, start_response)
+
+        return counting
+
+    def take(self) -> list[tuple[str, str, str, str]]:
+        with self.lock:
+            out, self.log = self.log, []
+        return out
+
+
+REQUESTS = Requests()
+
+
 def start_moto() -> tuple[object, str]:
-    from moto.server import ThreadedMotoServer
+    """moto's S3 app behind a WSGI wrapper that logs every request (``REQUESTS``), on
+    127.0.0.1 in a thread of this process (what ``ThreadedMotoServer`` does)."""
+    import threading
+
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     for k, v in DUMMY_AWS_ENV.items():
         os.environ[k] = v
     for k in _AWS_UNSET:
         os.environ.pop(k, None)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    app = REQUESTS.wrap(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     return server, endpoint
 
@@ -88,7 +127,7 @@ STEP = {
         copy = store.persist(CSVSource(urlpath=CSV, blocksize=BLOCKSIZE))
         T = time.perf_counter() - t0
         OUT = copy.urlpath
-        NPART = copy.npartitions
+        NPART = copy.metadata["npartitions"]
     """,
     "raw": """
         import pyarrow.csv as pacsv, pyarrow.parquet as pq, s3fs
@@ -104,10 +143,23 @@ STEP = {
         import s3fs
         s3fs.S3FileSystem().put(LOCAL, DEST, recursive=True)
     """,
+    "ours_read": """
+        from intake_persist.store import PersistStore
+        store = PersistStore(STORE)
+        df = store[KEY].read()
+        assert len(df) == ROWS
+    """,
+    "raw_read": """
+        import pyarrow.parquet as pq, s3fs
+        df = pq.read_table(DEST, filesystem=s3fs.S3FileSystem()).to_pandas()
+        assert len(df) == ROWS
+    """,
 }
 
 
 def run_step(name: str, env: dict, **values: object) -> dict:
+    """One step in a fresh interpreter: wall time, peak RSS, and the requests the
+    server saw meanwhile (``n``)."""
     header_ = "".join(f"{k} = {v!r}\n" for k, v in values.items())
     code = (
         "import time, resource, json\nOUT = NPART = T = None\n" + header_ +
@@ -115,51 +167,74 @@ def run_step(name: str, env: dict, **values: object) -> dict:
         + "\nprint(json.dumps({'s': T or time.perf_counter() - t0, 'out': OUT, 'npart': NPART,"
         " 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
     )
+    REQUESTS.take()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if out.returncode:
         raise SystemExit(f"step {name} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["requests"] = REQUESTS.take()
+    result["n"] = len(result["requests"])
+    return result
+
+
+def show_requests(log: list, bucket: str) -> None:
+    for method, path, query, cond in log:
+        key = path.split(f"/{bucket}", 1)[-1].lstrip("/") or "(bucket)"
+        q = " ?" + "&".join(p for p in query.split("&")
+                            if p.split("=")[0] in ("list-type", "prefix", "delete", "uploads",
+                                                   "partNumber", "uploadId")) if query else ""
+        print(f"    {method:<6} {key}{q}  {cond}".rstrip())
 
 
 def bench_persist(args, env: dict) -> None:
     import s3fs
-    from bench_persist import make_csv
+    from bench_persist import csv_file
 
-    os.makedirs(DATA, exist_ok=True)
-    csv = os.path.join(DATA, f"bench_{args.rows}.csv")
-    if not os.path.exists(csv):
-        make_csv(csv + ".part", args.rows)
-        os.replace(csv + ".part", csv)
+    csv = csv_file(args.rows)
     mib = os.path.getsize(csv) / 2**20
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
-    runs: dict[str, list[dict]] = {"ours": [], "raw": [], "put": []}
+    names = ("ours", "raw", "put", "ours_read", "raw_read")
+    runs: dict[str, list[dict]] = {k: [] for k in names}
+    first_log: list = []
     with tempfile.TemporaryDirectory() as local:
         for r in range(args.repeats):
             bucket = new_bucket()
-            ours = run_step("ours", env, STORE=f"s3://{bucket}/store", CSV=csv,
-                            BLOCKSIZE=args.blocksize)
+            store = f"s3://{bucket}/store"
+            ours = run_step("ours", env, STORE=store, CSV=csv, BLOCKSIZE=args.blocksize)
             npart = ours["npart"]
             raw = run_step("raw", env, CSV=csv, NPART=npart, DEST=f"{bucket}/raw")
             if r == 0:  # our Parquet files, for the transfer-only baseline
                 fs.get(ours["out"], os.path.join(local, "parts"), recursive=True)
                 size = fs.du(ours["out"]) / 2**20
+                first_log, first_bucket = ours["requests"], bucket
             put = run_step("put", env, LOCAL=os.path.join(local, "parts") + "/",
                            DEST=f"{bucket}/put")
-            for k, v in (("ours", ours), ("raw", raw), ("put", put)):
+            key = ours["out"].rstrip("/").split("/")[-2]
+            ours_read = run_step("ours_read", env, STORE=store, KEY=key, ROWS=args.rows)
+            raw_read = run_step("raw_read", env, DEST=ours["out"].split("://", 1)[1],
+                                ROWS=args.rows)
+            for k, v in zip(names, (ours, raw, put, ours_read, raw_read), strict=True):
                 runs[k].append(v)
             fs.rm(bucket, recursive=True)
     med = {k: statistics.median(x["s"] for x in v) for k, v in runs.items()}
     rss = {k: statistics.median(x["rss_mb"] for x in v) for k, v in runs.items()}
-    print(f"\n## persist to S3: CSV {args.rows:,} rows, {mib:.0f} MiB -> {npart} Parquet files, "
-          f"{size:.0f} MiB (blocksize {args.blocksize})")
-    print(f"persist, intake_persist -> s3://              : {med['ours']:6.2f} s "
-          f"{mib / med['ours']:6.1f} MiB/s CSV  peak {rss['ours']:5.0f} MiB")
-    print(f"raw: pyarrow read_csv + {npart} x write_table via s3fs : {med['raw']:6.2f} s "
-          f"{mib / med['raw']:6.1f} MiB/s CSV  peak {rss['raw']:5.0f} MiB"
-          f"   ratio ours/raw {med['ours'] / med['raw']:.2f}x")
-    print(f"raw: s3fs.put of the {npart} Parquet files (transfer)  : {med['put']:6.2f} s "
-          f"{size / med['put']:6.1f} MiB/s Parquet")
-    print("runs (s): " + "; ".join(f"{k} " + " ".join(f"{x['s']:.2f}" for x in v)
+    nreq = {k: statistics.median(x["n"] for x in v) for k, v in runs.items()}
+    print(f"\n## persist to S3 and read back: CSV {args.rows:,} rows, {mib:.0f} MiB -> "
+          f"{npart} Parquet file(s), {size:.1f} MiB (blocksize {args.blocksize})")
+    print(f"{'fresh process, wall time':<52} {'ours':>8} {'raw':>8} {'ratio':>7}  requests "
+          "ours/raw")
+    for what, o, rw, target in (
+        ("persist (raw: read_csv + write_table via s3fs)", "ours", "raw", "<= 1.2x"),
+        ("read-back (raw: read_table(folder, s3fs).to_pandas)", "ours_read", "raw_read",
+         "<= 1.1x"),
+    ):
+        print(f"{what:<52} {med[o]:7.3f}s {med[rw]:7.3f}s {med[o] / med[rw]:6.2f}x  "
+              f"{nreq[o]:4.0f} / {nreq[rw]:.0f}   target {target}")
+    print(f"{'raw: s3fs.put of our Parquet file(s) (transfer)':<52} {'':>8} {med['put']:7.3f}s"
+          f"   peak RSS ours/raw persist {rss['ours']:.0f}/{rss['raw']:.0f} MiB")
+    print(f"requests of one persist ({len(first_log)}), in order:")
+    show_requests(first_log, first_bucket)
+    print("runs (s): " + "; ".join(f"{k} " + " ".join(f"{x['s']:.3f}" for x in v)
                                    for k, v in runs.items()))
 
 
@@ -287,8 +362,8 @@ def bench_lookups(args, env: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--blocksize", default="16MiB")
+    parser.add_argument("--rows", type=int, default=160_000)
+    parser.add_argument("--blocksize", default="64MiB")
     parser.add_argument("--entries", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-persist", action="store_true")
@@ -297,7 +372,7 @@ def main() -> None:
     header(args.repeats)
     server, endpoint = start_moto()
     moto_version = __import__("moto").__version__
-    print(f"# moto {moto_version} ThreadedMotoServer at {endpoint} (this process)")
+    print(f"# moto {moto_version} S3 app at {endpoint} (werkzeug, a thread of this process)")
     env = child_env()
     try:
         if not args.skip_persist:
@@ -306,7 +381,7 @@ def main() -> None:
         if not args.skip_lookups:
             bench_lookups(args, env)
     finally:
-        server.stop()
+        server.shutdown()
     footer()
 
 
