@@ -54,6 +54,13 @@ def read_text(url: str, **storage_options: Any) -> str:
         raise FileNotFoundError(f"no such file: {url}") from exc
 
 
+def has_glob(url: str) -> bool:
+    """True when ``url`` has glob characters (``*``, ``?``, ``[``); in an http(s) URL a
+    ``?`` starts the query string and does not count."""
+    chars = ("*", "[") if protocol(url) in ("http", "https") else ("*", "?", "[")
+    return any(c in url for c in chars)
+
+
 def join(base: str, *parts: str) -> str:
     """Join URL or path parts with ``/`` (``os.path.join`` for local paths)."""
     if is_local(base):

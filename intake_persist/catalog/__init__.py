@@ -1,5 +1,7 @@
-"""Catalogs: YAML loading (``loader``), ``Catalog`` classes, entries, user parameters
-and template rendering. Names are resolved lazily to keep imports light."""
+"""Catalogs: ``open_catalog`` (``loader``), catalog files (``files``: finding,
+reading, parsing; ``schema``: intake's checks), the ``Catalog`` classes, entries,
+user parameters and template rendering. Names are resolved lazily to keep imports
+light."""
 
 from __future__ import annotations
 

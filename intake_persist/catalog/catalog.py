@@ -15,11 +15,18 @@ from typing import Any, Literal, TypeVar, overload
 from .. import _io
 from ..sources.base import DataSource, Schema
 from .entry import CatalogEntry, EntrySource
-from .errors import CatalogEncodingError, CatalogError, DuplicateKeyError, check_persist_mode
+from .errors import CatalogError, DuplicateKeyError, check_persist_mode
+from .files import (
+    catalog_dir_of,
+    catalog_files,
+    name_from_path,
+    normalize_url,
+    parse_catalog,
+    parse_catalog_text,
+    read_catalog_text,
+)
 
-_GLOB_CHARS = ("*", "?", "[")
 _T = TypeVar("_T")
-_YAML_SUFFIXES = (".yaml", ".yml")
 
 
 class _FileInfo:
@@ -32,122 +39,6 @@ class _FileInfo:
         self.url = url
         self.catalog_dir = catalog_dir
         self.parameters = parameters
-
-
-def catalog_dir_of(url: str) -> str:
-    """``CATALOG_DIR`` of a catalog file, as intake 0.7.0 sets it: a local file's
-    absolute directory ending with ``/``; for a remote URL, the parent URL as the
-    filesystem gives it, without a trailing ``/``."""
-    if _io.is_local(url):
-        path = _io.strip_file_scheme(url)
-        out = os.path.join(os.getcwd(), os.path.dirname(os.path.expanduser(path)))
-        out = out.replace("\\", "/").replace("//", "/")  # as intake's make_path_posix
-        return out if out.endswith("/") else out + "/"
-    if "::" in url:  # chained URL: the parent of the last link
-        return _io.parent(url)
-    import fsspec
-    from fsspec.core import split_protocol
-
-    protocol, _ = split_protocol(url)
-    try:
-        out = fsspec.get_filesystem_class(protocol)._parent(url)
-    except (ImportError, ValueError, AttributeError):
-        return _io.parent(url)
-    if "://" not in out:
-        out = f"{protocol}://{out}"
-    return out
-
-
-def name_from_path(url: str) -> str:
-    """A catalog file's name: its file name without extension (``catalog.yaml``:
-    its directory's name), dots made underscores, as intake 0.7.0 names it."""
-    path = url.rsplit("::", 1)[-1].rstrip("/")
-    base = path.rsplit("/", 1)[-1]
-    if os.sep != "/":
-        base = base.rsplit(os.sep, 1)[-1]
-    name = os.path.splitext(base)[0]
-    if name == "catalog":
-        head = path.rsplit("/", 1)[0] if "/" in path else ""
-        name = head.rsplit("/", 1)[-1]
-    return name.replace(".", "_")
-
-
-# ---- parsing ------------------------------------------------------------------------
-def _line_of(text: str, keys: list) -> int | None:
-    """1-based line of the node at ``keys`` (mapping keys) in ``text``; slow, errors only."""
-    import yaml
-
-    from .._yaml import compose
-
-    node = compose(text)
-    if node is None:
-        return None
-    line = None
-    for key in keys:
-        if not isinstance(node, yaml.MappingNode):
-            return line
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == str(key):
-                line = k.start_mark.line + 1
-                node = v
-                break
-        else:
-            return line
-    return line
-
-
-def parse_catalog_text(text: str, url: str | None = None) -> tuple[dict, dict, Any]:
-    """``(metadata, sources, parameters)`` of a catalog file's text, checked as intake
-    0.7.0 checks it (see :mod:`.schema`): CatalogSyntaxError for bad YAML,
-    DuplicateKeyError, ValidationError, ObsoleteDataSourceError... naming the file,
-    the line and the entry. ``parameters`` are the catalog-level parameter specs
-    (``metadata: parameters:``, and the top-level ``parameters:`` older
-    intake_persist catalogs use)."""
-    return parse_catalog(text, url)[:3]
-
-
-def parse_catalog(text: str, url: str | None = None) -> tuple[dict, dict, Any, dict]:
-    """``parse_catalog_text`` plus the catalog's own fields: ``{"name": ...,
-    "description": ...}`` from its top-level keys (None when absent)."""
-    from .schema import check_catalog, load_yaml
-
-    data = load_yaml(text, url)
-    check_catalog(data, text, url)
-    metadata = data.get("metadata")
-    if metadata is None:
-        metadata = {}
-    sources = data["sources"]
-    params: dict = {}
-    top = data.get("parameters")
-    if isinstance(top, dict):
-        params.update(top)
-    shared = metadata.get("parameters")
-    if isinstance(shared, dict):
-        params.update(shared)
-    own = {"name": data.get("name"), "description": data.get("description")}
-    return metadata, sources, params or None, own
-
-
-def _read_catalog_text(url: str, storage_options: dict) -> str:
-    try:
-        return _io.read_text(url, **storage_options)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"catalog file not found: {url}") from None
-    except IsADirectoryError:
-        raise IsADirectoryError(f"catalog path is a directory, not a file: {url}") from None
-    except UnicodeDecodeError as exc:
-        raise _encoding_error(exc, url) from None
-
-
-def _encoding_error(exc: UnicodeDecodeError, url: str) -> CatalogEncodingError:
-    data = exc.object if isinstance(exc.object, bytes) else b""
-    line = data[: exc.start].count(b"\n") + 1
-    return CatalogEncodingError(
-        f"catalog {url}, line {line}: not UTF-8 text (byte {data[exc.start:exc.start + 1]!r} "
-        f"at offset {exc.start}: {exc.reason}); save the file as UTF-8",
-        url=url,
-        line=line,
-    )
 
 
 # ---- the catalog ------------------------------------------------------------------
@@ -275,7 +166,7 @@ class Catalog(DataSource):
             self.metadata = merged
 
     def _load_file(self, url: str) -> None:
-        text = _read_catalog_text(url, self._storage_options)
+        text = read_catalog_text(url, self._storage_options)
         metadata, sources, params, own = parse_catalog(text, url)
         self._add(_FileInfo(url, catalog_dir_of(url), params), metadata, sources, own)
 
@@ -388,7 +279,7 @@ class Catalog(DataSource):
             if self._persist_mode == "never" or entry.is_catalog:
                 return entry()
             # resolved under the catalog's mode on first use, so that a call with
-            # persist_mode=... is not preceded by a store lookup (SPEC 6)
+            # persist_mode=... is not preceded by a store lookup
             mode = self._persist_mode
             return EntrySource(entry, entry.build(_persist_mode=mode), mode)
         if isinstance(key, str) and "." in key:
@@ -560,7 +451,7 @@ class YAMLFileCatalog(Catalog):
                     f"for several: {path!r}"
                 )
             path = path[0]
-        self.path = _normalize_url(str(path))
+        self.path = normalize_url(str(path))
         self._load()
 
     def _load(self) -> None:
@@ -616,10 +507,10 @@ class YAMLFilesCatalog(Catalog):
             raise TypeError(f"{type(self).__name__} needs a 'path' (files, globs or a directory)")
         self._given_list = isinstance(path, (list, tuple))
         self.path = [
-            _normalize_url(str(p)) for p in (path if isinstance(path, (list, tuple)) else [path])
+            normalize_url(str(p)) for p in (path if isinstance(path, (list, tuple)) else [path])
         ]
         pattern = self.path[0]
-        if not self._given_list and not has_glob(pattern):
+        if not self._given_list and not _io.has_glob(pattern):
             pattern = pattern.rstrip("/") + "/*"
         self._pattern = pattern.replace(os.sep, "/")
         self._load()
@@ -640,7 +531,7 @@ class YAMLFilesCatalog(Catalog):
         super()._add(info, {}, sources, None)
 
     def _load(self) -> None:
-        urls = expand_paths(self.path, self._storage_options)
+        urls = catalog_files(self.path, self._storage_options)
         for url in urls:
             if self._flatten:
                 self._load_file(url)
@@ -685,64 +576,3 @@ def _parameter_specs(value: Any) -> dict:
     raise TypeError(f"user_parameters must be a mapping of parameter specs, got {value!r}")
 
 
-# ---- paths --------------------------------------------------------------------------
-def _normalize_url(url: str) -> str:
-    if _io.is_local(url):
-        return os.path.expanduser(_io.strip_file_scheme(url))
-    return url
-
-
-def has_glob(url: str) -> bool:
-    if _io.protocol(url) in ("http", "https"):  # '?' starts a query string there
-        return False
-    return any(c in url for c in _GLOB_CHARS)
-
-
-def expand_paths(paths: list[str], storage_options: dict | None = None) -> list[str]:
-    """Catalog file URLs from paths, globs and directories (in sorted order per item).
-
-    A glob that matches nothing raises FileNotFoundError naming it.
-    """
-    out: list[str] = []
-    for url in paths:
-        if _io.is_local(url):
-            if has_glob(url):
-                import glob
-
-                matches = sorted(m for m in glob.glob(url, recursive=True) if os.path.isfile(m))
-                if not matches:
-                    raise FileNotFoundError(f"no catalog file matches {url}")
-                out.extend(matches)
-            elif os.path.isdir(url):
-                out.extend(
-                    os.path.join(url, n)
-                    for n in sorted(os.listdir(url))
-                    if n.endswith(_YAML_SUFFIXES) and os.path.isfile(os.path.join(url, n))
-                )
-            else:
-                out.append(url)
-            continue
-        if has_glob(url) or url.endswith("/"):
-            fs, path = _io.get_fs(url, **(storage_options or {}))
-            if has_glob(url):
-                matches = sorted(fs.glob(path))
-                if not matches:
-                    raise FileNotFoundError(f"no catalog file matches {url}")
-            else:
-                try:
-                    matches = sorted(
-                        p for p in fs.ls(path, detail=False) if p.endswith(_YAML_SUFFIXES)
-                    )
-                except FileNotFoundError:
-                    raise FileNotFoundError(f"catalog directory not found: {url}") from None
-            out.extend(_unstrip(fs, url, m) for m in matches)
-        else:
-            out.append(url)
-    return out
-
-
-def _unstrip(fs: Any, original: str, path: str) -> str:
-    if "::" in original:  # chained URL: keep the chain, swap the last path
-        head = original.rsplit("::", 1)[0]
-        return f"{head}::{fs.unstrip_protocol(path)}"
-    return fs.unstrip_protocol(path)

@@ -3,7 +3,7 @@
 An entry keeps the spec as written in the YAML file and does nothing at
 construction, so opening a catalog of thousands of entries stays cheap. Calling
 it renders the arguments with the user parameters and builds the driver's
-source, then applies the persist mode (SPEC section 6).
+source, then applies the persist mode (``docs/persisting.rst``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import os
 from typing import Any, cast
 
 from .. import _io
-from .catalog import Catalog, YAMLFileCatalog, YAMLFilesCatalog, has_glob
+from .catalog import Catalog, YAMLFileCatalog, YAMLFilesCatalog
 from .errors import check_persist_mode
 
 
@@ -53,14 +53,14 @@ def open_catalog(
         urlpath = os.fspath(urlpath)
     if isinstance(urlpath, (list, tuple)):
         paths = [os.fspath(p) if isinstance(p, os.PathLike) else p for p in urlpath]
-        if len(paths) == 1 and isinstance(paths[0], str) and not has_glob(paths[0]):
+        if len(paths) == 1 and isinstance(paths[0], str) and not _io.has_glob(paths[0]):
             # one file in a list is that file's catalog, as in intake 0.7.0
             return YAMLFileCatalog(path=paths[0], **opts, **kwargs)
         return YAMLFilesCatalog(path=paths, **opts, **kwargs)
     if not isinstance(urlpath, str) or not urlpath:
         raise TypeError(f"urlpath must be a path, URL, glob or list of them, not {urlpath!r}")
     if (
-        has_glob(urlpath)
+        _io.has_glob(urlpath)
         or urlpath.endswith(("/", os.sep))
         or (
             _io.is_local(urlpath)

@@ -196,6 +196,29 @@ def _is_entry_key(text: str, line: int) -> bool:
     return sources is not None and any(k.start_mark.line + 1 == line for k, _ in sources.value)
 
 
+def _line_of(text: str, keys: list) -> int | None:
+    """1-based line of the node at ``keys`` (mapping keys) in ``text``; slow, errors only."""
+    import yaml
+
+    from .._yaml import compose
+
+    node = compose(text)
+    if node is None:
+        return None
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            return line
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == str(key):
+                line = k.start_mark.line + 1
+                node = v
+                break
+        else:
+            return line
+    return line
+
+
 # ---- structure -----------------------------------------------------------------------
 class _Where:
     """File, text and line lookup for error messages (lines found only on error)."""
@@ -206,8 +229,6 @@ class _Where:
         self.name = url or "<string>"
 
     def line(self, keys: list) -> int | None:
-        from .catalog import _line_of
-
         return _line_of(self.text, keys)
 
     def fail(

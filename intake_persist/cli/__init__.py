@@ -1,7 +1,7 @@
 """``intake-persist``: inspect and change the persist store from the command line.
 
-This module only builds the argument parser; the commands live in
-:mod:`intake_persist.cli.commands` and are imported when one runs, so that
+This module builds the argument parser and runs :func:`main`. A command runs
+through :mod:`intake_persist.cli.commands`, imported only then, so that
 ``intake-persist --help`` and ``--version`` import neither rich nor the store.
 
 Exit codes: 0 success, 1 failure (one ``intake-persist: error: ...`` line on
@@ -16,12 +16,11 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..errors import CLIError
+
 PROG = "intake-persist"
 
 log = logging.getLogger("intake_persist.cli")
-
-
-from ..errors import CLIError, UsageError  # noqa: E402,F401
 
 
 def _version() -> str:

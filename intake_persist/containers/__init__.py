@@ -244,7 +244,3 @@ def makedirs(url: str, storage_options: dict) -> tuple[Any, str]:
     fs, path = url_to_fs(url, **storage_options)
     fs.makedirs(path, exist_ok=True)
     return fs, path
-
-
-def join(path: str, name: str) -> str:
-    return path.rstrip("/") + "/" + name

@@ -14,6 +14,8 @@ import copy
 import re
 from typing import Any
 
+from .._io import join
+
 CATALOG_FILE = "cat.yaml"
 _CATALOG_DIR = re.compile(r"\{\{\s*CATALOG_DIR\s*\}\}")
 
@@ -67,10 +69,10 @@ def write(source: Any, url: str, storage_options: dict, progress: Any = None,
     data = dump(doc).encode("utf-8")
     fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
     fs.makedirs(path, exist_ok=True)
-    fs.pipe_file(f"{path.rstrip('/')}/{CATALOG_FILE}", data)
+    fs.pipe_file(join(path, CATALOG_FILE), data)
     if progress is not None:
         progress(1, 1)
-    args: dict = {"urlpath": f"{url.rstrip('/')}/{CATALOG_FILE}"}
+    args: dict = {"urlpath": join(url, CATALOG_FILE)}
     if storage_options:
         args["storage_options"] = storage_options
     return {"driver": "yaml_file_cat", "args": args, "size": len(data), "npartitions": 0}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import join, makedirs, run_partitions
+from .._io import join
+from . import makedirs, run_partitions
 
 
 def part_name(i: int) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import join, makedirs, run_partitions
+from .._io import join
+from . import makedirs, run_partitions
 
 ENCODERS = ("json", "str", "pickle")
 

@@ -11,13 +11,8 @@ import re
 import string
 from typing import Any
 
+from .._io import has_glob
 from .base import DataSource
-
-_GLOB_CHARS = ("*", "?", "[")
-
-
-def has_glob(path: str) -> bool:
-    return any(c in path for c in _GLOB_CHARS)
 
 
 def as_list(urlpath: str | list | tuple) -> list[str]:

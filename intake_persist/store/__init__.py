@@ -84,7 +84,7 @@ def __getattr__(name: str) -> Any:
         from .persist_store import PersistStore as cls
     if name.startswith("_") or cls is None or not hasattr(cls, name) and name != "path":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    # SPEC: ``intake_persist.store`` *is* the shared store. Importing this subpackage
+    # ``intake_persist.store`` *is* the shared store. Importing this subpackage
     # makes ``intake_persist.store`` the module, so the module stands in for the
     # store: ``intake_persist.store.persist(...)``, ``.gc()``, ``.path``...
     return getattr(get_store(), name)

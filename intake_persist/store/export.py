@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .._io import get_fs, is_local, public_storage_options, strip_file_scheme
+from .._io import get_fs, is_local, join, public_storage_options, strip_file_scheme
 from . import layout
 
 T = TypeVar("T")
@@ -117,7 +117,7 @@ class _Target:
                           kind="export location", on_retry=on_retry)
 
     def url(self, name: str) -> str:
-        return os.path.join(self.path, name) if self.local else f"{self.path.rstrip('/')}/{name}"
+        return join(self.path, name)
 
     def contents(self) -> list[str] | list[None]:
         """Names in the location; ``[None]`` when it is a file; ``[]`` when absent or empty."""

@@ -1,5 +1,5 @@
 """When a persisted copy is current, and what a catalog hands back under a persist
-mode (SPEC 6): the pure decisions behind ``PersistStore.resolve`` and
+mode: the pure decisions behind ``PersistStore.resolve`` and
 ``needs_refresh``, with the checks of ``ttl`` and ``keep``."""
 
 from __future__ import annotations

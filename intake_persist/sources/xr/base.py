@@ -221,8 +221,8 @@ def open_files(
     ``{pattern}``): local paths as strings, remote files as open fsspec file objects
     (``handles``, to close), the pattern's field values of each (empty dicts when
     there is no pattern), and whether several files were meant."""
-    from ..._io import is_local, strip_file_scheme
-    from .._files import expand_paths, has_glob, is_pattern, match_pattern, pattern_to_glob
+    from ..._io import has_glob, is_local, strip_file_scheme
+    from .._files import expand_paths, is_pattern, match_pattern, pattern_to_glob
 
     pattern = urlpath if (path_as_pattern and is_pattern(urlpath)) else None
     target = pattern_to_glob(pattern) if pattern else urlpath

@@ -75,8 +75,8 @@ class ImageSource(XarraySource):
         self.kwargs = kwargs
 
     def _files(self) -> tuple[list[str], list[dict], bool]:
-        from ..._io import is_local, strip_file_scheme
-        from .._files import expand_paths, has_glob, is_pattern, match_pattern, pattern_to_glob
+        from ..._io import has_glob, is_local, strip_file_scheme
+        from .._files import expand_paths, is_pattern, match_pattern, pattern_to_glob
 
         pattern = self.urlpath if (self.path_as_pattern and is_pattern(self.urlpath)) else None
         target = pattern_to_glob(pattern) if pattern else self.urlpath

@@ -43,8 +43,7 @@ class ZarrSource(XarraySource):
     def _open(self, chunks: Any) -> Any:
         import xarray as xr
 
-        from ..._io import is_local, strip_file_scheme
-        from .._files import has_glob
+        from ..._io import has_glob, is_local, strip_file_scheme
 
         kw = dict(self.kwargs)
         kw["chunks"] = chunks
