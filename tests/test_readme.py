@@ -1,4 +1,4 @@
-"""README.rst's Python snippets run, twice in a row, in a fresh store (issue 8).
+"""README.rst's Python snippets run, twice in a row, in a fresh store.
 
 The literal blocks of README.rst are taken from the document itself (docutils):
 shell blocks (those starting with a command such as ``intake-persist`` or

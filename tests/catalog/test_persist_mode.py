@@ -1,4 +1,4 @@
-"""persist_mode (SPEC 6) as catalogs apply it, against a real store in a temporary
+"""persist_mode as catalogs apply it, against a real store in a temporary
 directory: each test checks what a user gets back (the copy or the original, which
 data, which timestamp), and what the store holds afterwards.
 

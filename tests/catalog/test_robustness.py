@@ -1,4 +1,4 @@
-"""Regression tests: each failure the generated campaign of issue 9 saw ends in a
+"""Regression tests: each failure the generated campaign (test_robustness_generated.py) saw ends in a
 library catalog error naming the file and the entry (or parameter), keeping the
 builtin class intake raised; limits refuse runaway templates and YAML."""
 

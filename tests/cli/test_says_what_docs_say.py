@@ -1,4 +1,4 @@
-"""The command line says what docs/cli.rst says (issue 8, point 4): unknown drivers
+"""The command line says what docs/cli.rst says: unknown drivers
 listed with their error, per-entry failures that do not stop the others, errors said
 once, tables that fit the terminal, one dotted name everywhere, and progress bars
 that never read ``0/?``."""

@@ -29,7 +29,7 @@ What is recorded, per case (one JSON file each):
 * ``walk``: the dotted entry names ``cat.walk(depth=2)`` gives.
 
 It also writes ``intake_drivers.json``: the constructor arguments of each intake
-driver that a built-in driver stands in for (issue #9, rule 9).
+driver that a built-in driver stands in for (rule 9 of test_rules.py).
 
 Absolute paths (the catalogs directory, its ``memory://`` copy) are written as
 ``{CATALOGS}``; datetimes as ``{"__datetime__": iso}``; tuples as lists.

@@ -99,7 +99,7 @@ DELIBERATE = [
     ),
     Deliberate(
         "whole-template-keeps-type",
-        "an argument that is exactly one '{{ param }}' keeps the parameter's type (SPEC 2: "
+        "an argument that is exactly one '{{ param }}' keeps the parameter's type ("
         "an int stays an int); intake 0.7.0 passes its string form unless the argument has "
         "the parameter's own name",
         lambda p, g, o: (
@@ -359,7 +359,7 @@ def compat_env(monkeypatch, memfs):
     make_golden._copy_to_memory()
 
 
-# Cases that do not match yet, while the rules of issue #9 land one by one. A case
+# Cases that do not match yet, while the rules of test_rules.py land one by one. A case
 # here must still fail (strict xfail): remove it when it passes.
 PENDING: set[str] = set()
 
@@ -367,7 +367,7 @@ PENDING: set[str] = set()
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="issue #9 rule pending"))
+        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="rule pending"))
         if c in PENDING
         else c
         for c in CASES

@@ -1,4 +1,4 @@
-"""The rules of intake 0.7.0 that catalogs rely on (issue #9), on real files.
+"""The rules of intake 0.7.0 that catalogs rely on (docs/compat.rst), on real files.
 
 The golden suite (test_golden.py) compares what intake 0.7.0 and intake_persist
 report; these tests check that the behaviour behind it works end to end:

@@ -1,5 +1,5 @@
-"""The Zarr writers create their arrays and groups, never overwrite one (issue 8,
-point 1): pointed at a location that already holds Zarr data they fail and leave
+"""The Zarr writers create their arrays and groups, never overwrite one:
+pointed at a location that already holds Zarr data they fail and leave
 it as it was. Local disk and ``memory://``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Bounded waits on a stalled object store (issue 17): every request has connect and
+"""Bounded waits on a stalled object store: every request has connect and
 read timeouts, PUTs go without ``Expect: 100-continue``, and a stalled request is
 retried. A proxy in front of moto holds one request in ten open without answering
 (seeded); every persist, lookup and read finishes, or fails with a clean error

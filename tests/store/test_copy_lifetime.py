@@ -1,4 +1,4 @@
-"""A copy outlives its readers (SPEC 5): copies taken out of the index are retired
+"""A copy outlives its readers: copies taken out of the index are retired
 and deleted only after the grace period; a reader whose copy is gone anyway reads
 the index's current copy or the original, or fails with CopyGoneError naming the
 store, the entry and the key. Every test runs on local disk and on S3 (moto)."""

@@ -1,4 +1,4 @@
-"""Persisting or exporting a persisted copy acts on its original (issue 8, point 2)."""
+"""Persisting or exporting a persisted copy acts on its original."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""export never deletes or mixes into what it did not write (issue 8, point 1).
+"""export never deletes or mixes into what it did not write.
 
 The same tests run on a local folder, ``memory://`` and S3 (moto): an existing,
 non-empty location is refused unless ``overwrite=True``; with it, only the

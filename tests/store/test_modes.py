@@ -1,4 +1,4 @@
-"""SPEC 6: every persist_mode cell, on both sides of the TTL boundary (on local disk
+"""Every persist_mode cell, on both sides of the TTL boundary (on local disk
 and on S3: the ``store`` fixture of ``conftest.py``)."""
 
 from __future__ import annotations

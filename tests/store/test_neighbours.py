@@ -1,4 +1,4 @@
-"""No store operation touches a file it did not write (issue 8, point 1).
+"""No store operation touches a file it did not write.
 
 Unrelated files and folders beside the store root and inside it (not under a
 ``<token>/`` folder of its own) survive, byte for byte, every operation: persist,

@@ -1,4 +1,4 @@
-"""Persisting a whole catalog, and ``clear`` leaving no index behind (issue 16, point 6).
+"""Persisting a whole catalog, and ``clear`` leaving no index behind.
 
 Real catalog files, a real store on local disk and on S3 (moto)."""
 

@@ -1,4 +1,4 @@
-"""Readers racing store maintenance, in real processes (issue 17).
+"""Readers racing store maintenance, in real processes.
 
 A store of 20 entries (half with ``ttl=1``) made from a catalog of CSV files;
 three reader processes read every entry through the catalog (``persist_mode``

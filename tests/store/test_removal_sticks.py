@@ -1,4 +1,4 @@
-"""A removal sticks (SPEC 5): gc, a rebuild of a damaged index and concurrent
+"""A removal sticks: gc, a rebuild of a damaged index and concurrent
 writers never put a removed entry back; files kept by ``remove(delfiles=False)``
 stay, listed by gc as detached, until ``gc(delete_detached=True)``.
 

@@ -1,4 +1,4 @@
-"""``from intake_persist import store`` is the configured store (issue 8, point 3):
+"""``from intake_persist import store`` is the configured store:
 a PersistStore bound at each use to the configured persist path, with a repr that
 names it, whatever was imported before; the ``intake_persist.store`` sub-package's
 modules stay importable."""
