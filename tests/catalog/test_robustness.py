@@ -1,5 +1,5 @@
-"""Regression tests: each failure the generated campaign (test_robustness_generated.py) saw ends in a
-library catalog error naming the file and the entry (or parameter), keeping the
+"""Regression tests: each failure the generated campaign (test_robustness_generated.py)
+saw ends in a library catalog error naming the file and the entry (or parameter), keeping the
 builtin class intake raised; limits refuse runaway templates and YAML."""
 
 from __future__ import annotations
