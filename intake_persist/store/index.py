@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from ..errors import IndexConflict, IndexDamaged  # noqa: F401
-from . import layout
+from . import journal, layout
 
 HEADER = b"# intake_persist store index (format 1): a catalog, one entry per line.\n"
 _HEADER_PREFIX = b"# intake_persist store index"
@@ -333,18 +333,26 @@ class Entries(MutableMapping[str, dict[str, Any]]):
 
 
 class Index:
-    """The index of one store, over a backend (see :mod:`.backends`)."""
+    """The index of one store, over a backend (see :mod:`.backends`); past
+    :attr:`journal_from` bytes, updates go to the journal (see :mod:`.journal`)."""
+
+    #: a rewrite of ``cat.yaml`` that reaches this size switches the index to the journal
+    journal_from: int = journal.JOURNAL_FROM
+    #: records per journal generation; the writer of the last one folds them in
+    fold_records: int = journal.FOLD_RECORDS
 
     def __init__(self, backend: Any):
         self.backend = backend
         self._snap: Snapshot | None = None
+        self._view: journal.View | None = None
+        self._records = journal.Records(backend)
         # optional: an object with collect() -> state, apply(entries, state) and
         # done(state), run around every update (the store folds in pending copies)
         self.hook: Any = None
 
     # ---- reading -----------------------------------------------------------------
-    def snapshot(self) -> Snapshot:
-        """The current index; costs a stat when it has not changed since last time."""
+    def _base(self, locked: bool = False) -> Snapshot:
+        """``cat.yaml`` as it is now; costs a stat when it has not changed since last time."""
         tag = self.backend.tag()
         snap = self._snap
         if snap is not None and snap.tag == tag:
@@ -356,21 +364,47 @@ class Index:
             try:
                 snap = Snapshot(data, tag)
             except IndexDamaged as exc:
-                snap = self.repair(data, tag, str(exc))
+                snap = self.repair(data, tag, str(exc), locked=locked)
         self._snap = snap
         return snap
+
+    def _merged(self, base: Snapshot) -> Snapshot | journal.View | None:
+        """``base`` with the journal applied, or None when ``cat.yaml`` changed while the
+        journal was listed (a fold: read both again)."""
+        gen = journal.gen_of(base.metadata)
+        if gen is None:
+            return base
+        listing = journal.list_slots(self.backend, gen)
+        records = self._records.read(listing)
+        if self.backend.tag() != base.tag:
+            return None
+        view = self._view
+        if (view is not None and view.base is base
+                and [r.key for r in view.records] == [r.key for r in records]):
+            return view
+        view = self._view = journal.View(base, records, gen, listing)
+        return view
+
+    def snapshot(self, locked: bool = False) -> Snapshot | journal.View:
+        """The current index (``cat.yaml`` merged with the journal)."""
+        for _ in range(20):
+            merged = self._merged(self._base(locked))
+            if merged is not None:
+                return merged
+        raise IndexConflict(f"{self.backend.url(layout.INDEX)} keeps changing")
 
     def exists(self) -> bool:
         return self.backend.tag() is not None
 
     def lookup(self, token: str) -> dict[str, Any] | None:
-        """The entry for ``token`` or None; one stat when the index is unchanged."""
+        """The entry for ``token`` or None; one stat when the index is unchanged (and,
+        when journaled, a listing of the journal)."""
         snap = self.snapshot()
         try:
             return snap.get(token)
         except IndexDamaged as exc:
             self._snap = self.repair(snap.data, snap.tag, str(exc))
-            return self._snap.get(token)
+            return self.snapshot().get(token)
 
     def entries(self) -> dict[str, dict[str, Any]]:
         snap = self.snapshot()
@@ -378,10 +412,10 @@ class Index:
             return snap.all()
         except IndexDamaged as exc:
             self._snap = self.repair(snap.data, snap.tag, str(exc))
-            return self._snap.all()
+            return self.snapshot().all()
 
     # ---- writing -----------------------------------------------------------------
-    def update(self, fn: Callable[[Entries], Any], retries: int = 50) -> Any:
+    def update(self, fn: Callable[[Any], Any], retries: int = 50) -> Any:
         """Apply ``fn`` to the entries and write them back atomically; retried when
         another writer got there first. Returns what ``fn`` returned."""
         delay = 0.005
@@ -389,30 +423,209 @@ class Index:
         state = hook.collect() if hook is not None else None
         for attempt in range(retries):
             with self.backend.locked():
-                data, tag = self.backend.read()
+                base = self._base(locked=True)
                 try:
-                    snap = Snapshot(data, tag)
-                    entries = Entries(snap)
+                    base.metadata  # noqa: B018 - parsed now: a damaged line repairs here
+                    if journal.gen_of(base.metadata) is not None:
+                        done = self._journal_update(fn, base, hook, state)
+                    else:
+                        done = self._direct_update(fn, base, hook, state)
                 except IndexDamaged as exc:
-                    snap = self.repair(data, tag, str(exc), locked=True)
-                    entries = Entries(snap)
-                result = fn(entries)
-                if state:
-                    hook.apply(entries, state)
-                try:
-                    self.backend.write(entries.render(), snap.tag)
+                    self._snap = self.repair(base.data, base.tag, str(exc), locked=True)
+                    continue
                 except IndexConflict:
                     if attempt == retries - 1:
                         raise
-                else:
-                    self._snap = None
+                    done = None
+                if done is not None:
                     if state:
                         hook.done(state)
-                    return result
+                    return done[0]
             # jittered backoff: writers that collided do not collide again in step
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 2, 0.5)
         raise IndexConflict("could not update the index")  # pragma: no cover
+
+    def _direct_update(self, fn: Callable[[Any], Any], base: Snapshot, hook: Any,
+                       state: Any) -> tuple[Any] | None:
+        """Rewrite ``cat.yaml`` (a small index); switch to the journal once it is large."""
+        entries = Entries(base)
+        result = fn(entries)
+        if state:
+            hook.apply(entries, state)
+        data = entries.render()
+        if len(data) >= self.journal_from:
+            entries.metadata["journal"] = 0
+            data = entries.render()
+        self.backend.write(data, base.tag)  # IndexConflict: retried by update
+        self._snap = None
+        return (result,)
+
+    def _journal_update(self, fn: Callable[[Any], Any], base: Snapshot, hook: Any,
+                        state: Any) -> tuple[Any] | None:
+        """Write the update as one journal record; None to retry."""
+        view = self._merged(base)
+        if view is None or not isinstance(view, journal.View):
+            return None
+        entries = journal.Entries(view)
+        result = fn(entries)
+        if state:
+            hook.apply(entries, state)
+        changes, prev = entries.changes()
+        if not changes:
+            return (result,)
+        gen, slot, active = journal.active_slot(view.listing, view.records, view.gen)
+        rec = journal.Record.new(changes, prev)
+        if len(active) + 1 >= self.fold_records:
+            rec.close, rec.folded = True, [r.nonce for r in active]
+        try:
+            self.backend.create_only(journal.slot_rel(gen, slot), rec.encode())
+        except FileExistsError:
+            return None  # another writer took the slot: read again
+        rec.gen, rec.slot = gen, slot
+        self._records._cache[rec.key] = rec
+        if not self._settled(rec):
+            self._records.forget(rec.key)
+            self.backend.rm(journal.slot_rel(gen, slot))
+            return None
+        if rec.close:
+            try:
+                self.fold(gen)
+            except (IndexConflict, OSError) as exc:  # the next closer folds it
+                warnings.warn(f"could not fold the journal of {self.backend.url()}: {exc}",
+                              RuntimeWarning, stacklevel=4)
+        return (result,)
+
+    def _settled(self, rec: journal.Record) -> bool:
+        """True when ``rec``, just written, is in effect (the index read again shows it
+        applied, or folded into ``cat.yaml``); False when it must be written again."""
+        for _ in range(20):
+            base = self._base(locked=True)
+            gen = journal.gen_of(base.metadata)
+            if gen is None or gen > rec.gen:
+                return self._was_folded(rec)
+            merged = self._merged(base)
+            if not isinstance(merged, journal.View):
+                continue
+            if rec.key not in {r.key for r in merged.records}:
+                return False
+            return merged.effective(rec)
+        return False
+
+    def _was_folded(self, rec: journal.Record) -> bool:
+        """Whether the fold of ``rec``'s generation took ``rec`` in (its close record
+        lists the nonces it folded)."""
+        for item in self.backend.listdir(journal.gen_rel(rec.gen)):
+            if not item.name.isdigit():
+                continue
+            try:
+                other = journal.Record.decode(rec.gen, int(item.name), self.backend.read_bytes(
+                    journal.slot_rel(rec.gen, int(item.name))))
+            except (OSError, ValueError):
+                continue
+            if other.close and (rec.nonce in other.folded or other.nonce == rec.nonce):
+                return True
+        return False
+
+    def fold(self, upto: int | None = None, close: bool = False) -> bool:
+        """Fold the closed journal generations (up to ``upto``) into ``cat.yaml``. With
+        ``close``, first close the open generation (an empty close record), so that
+        ``cat.yaml`` then holds every update made so far. True when something was folded."""
+        b = self.backend
+        with b.locked():
+            for _attempt in range(50):
+                base = self._base(locked=True)
+                gen = journal.gen_of(base.metadata)
+                if gen is None:
+                    return False
+                listing = journal.list_slots(b, gen)
+                records = self._records.read(listing)
+                if b.tag() != base.tag:
+                    continue
+                closed = [r.gen for r in records if r.close]
+                if close and listing.slots:
+                    g, slot, active = journal.active_slot(listing, records, gen)
+                    if active or not closed:
+                        rec = journal.Record.new({}, {})
+                        rec.close, rec.folded = True, [r.nonce for r in active]
+                        try:
+                            b.create_only(journal.slot_rel(g, slot), rec.encode())
+                        except FileExistsError:
+                            continue
+                        rec.gen, rec.slot = g, slot
+                        self._records._cache[rec.key] = rec
+                        close = False
+                        continue
+                if upto is not None:
+                    closed = [g for g in closed if g <= upto]
+                if not closed:
+                    return False
+                last = max(closed)
+                view = journal.View(base, [r for r in records if r.gen <= last], gen, listing)
+                md = dict(base.metadata)
+                md["journal"] = last + 1
+                data = render(md, view.raw_items())
+                try:
+                    tag = b.write(data, base.tag)
+                except IndexConflict:
+                    time.sleep(random.uniform(0.005, 0.05))
+                    continue
+                self._snap = Snapshot(data, tag)
+                self._tidy(listing, last)
+                return True
+        raise IndexConflict(f"could not fold the journal of {b.url()}")
+
+    def _tidy(self, listing: journal.Listing, last: int) -> None:
+        """Delete folded records (a generation's close record stays a while)."""
+        b = self.backend
+        for g, s in listing.keys():
+            if g > last:
+                break
+            rec = self._records._cache.get((g, s))
+            if rec is not None and rec.close:
+                continue
+            b.rm(journal.slot_rel(g, s))
+            self._records.forget((g, s))
+        for item in b.listdir(journal.JOURNAL):
+            if item.name.isdigit() and int(item.name) <= last - journal.KEEP_CLOSED:
+                b.rm(journal.gen_rel(int(item.name)))
+
+    def tidy(self, dry_run: bool = False) -> list[str]:
+        """Delete what folded generations left in the journal (records written again by
+        a writer that found its slot gone; close records past :data:`~.journal.KEEP_CLOSED`
+        folds; the whole journal of an index that is no longer journaled). Returns
+        their URLs."""
+        b = self.backend
+        gen = journal.gen_of(self._base().metadata)
+        gone: list[str] = []
+
+        def rm(rel: str) -> None:
+            gone.append(b.url(rel))
+            if not dry_run:
+                b.rm(rel)
+
+        for item in b.listdir(journal.JOURNAL):
+            if not (item.isdir and item.name.isdigit()):
+                continue
+            g = int(item.name)
+            if gen is not None and g >= gen:
+                continue
+            if gen is None or g < gen - journal.KEEP_CLOSED:
+                rm(journal.gen_rel(g))
+                continue
+            for s in b.listdir(journal.gen_rel(g)):
+                if not s.name.isdigit():
+                    continue
+                rel = journal.slot_rel(g, int(s.name))
+                try:
+                    rec = journal.Record.decode(g, int(s.name), b.read_bytes(rel))
+                except FileNotFoundError:
+                    continue
+                except (ValueError, UnicodeDecodeError):
+                    rec = None
+                if rec is None or not rec.close:
+                    rm(rel)
+        return gone
 
     def remove_if_empty(self) -> bool:
         """Delete the index file (and, locally, its lock file) when it lists nothing;
@@ -421,14 +634,19 @@ class Index:
             data, tag = self.backend.read()
             if data is not None:
                 try:
-                    if Snapshot(data, tag).all():
+                    snap = Snapshot(data, tag)
+                    if snap.all():
+                        return False
+                    merged = self._merged(snap)
+                    if merged is None or merged.all():
                         return False
                 except IndexDamaged:
                     return False
                 if self.backend.tag() != tag:
                     return False
+                self.backend.rm(journal.JOURNAL)
                 self.backend.rm(layout.INDEX)
-            self._snap = None
+            self._snap = self._view = None
             if self.backend.is_local:  # removed while held: the next locker makes a new one
                 self.backend.rm(layout.LOCK)
         return True
@@ -483,6 +701,20 @@ class Index:
                 time.sleep(random.uniform(0.005, 0.05))
         raise IndexConflict(f"could not repair {self.backend.url(layout.INDEX)}")
 
+    def _rebuilt_metadata(self, data: bytes | None) -> dict[str, Any]:
+        """Metadata of a rebuilt index: journaled from the damaged file's generation (or
+        the oldest one present), so that records written since still apply where the
+        rebuilt entries are the ones they were written against."""
+        md = dict(INDEX_METADATA)
+        gen = _salvaged_gen(data)
+        if gen is None:
+            gens = [int(i.name) for i in self.backend.listdir(journal.JOURNAL)
+                    if i.isdir and i.name.isdigit()]
+            gen = min(gens) if gens else None
+        if gen is not None:
+            md["journal"] = gen
+        return md
+
     def _rebuild(self, data: bytes | None, tag: Any, reason: str) -> Snapshot:
         salvaged = _salvage(data or b"")
         entries: list[tuple[str, bytes]] = []
@@ -492,7 +724,7 @@ class Index:
         kept = layout.DAMAGED_PREFIX + stamp
         if data:
             self.backend.put(kept, data)
-        new = render(dict(INDEX_METADATA), entries)
+        new = render(self._rebuilt_metadata(data), entries)
         new_tag = self.backend.write(new, tag)
         reason = " ".join(reason.split())
         where = f"; the damaged file is kept as {self.backend.url(kept)}" if data else ""
@@ -503,6 +735,18 @@ class Index:
             stacklevel=3,
         )
         return Snapshot(new, new_tag)
+
+
+def _salvaged_gen(data: bytes | None) -> int | None:
+    """The journal generation a damaged index recorded, if its metadata line reads."""
+    m = re.search(rb"^metadata: (.*)$", data or b"", re.M)
+    if m is None:
+        return None
+    try:
+        md = json.loads(m.group(1))
+    except ValueError:
+        return None
+    return journal.gen_of(md) if isinstance(md, dict) else None
 
 
 def _salvage(data: bytes) -> dict[str, dict[str, Any]]:

@@ -4,6 +4,7 @@
 
     cat.yaml                    central index (a catalog, one entry per token)
     cat.yaml.lock               local stores: filelock serialising index updates
+    journal/<gen>/<slot>        index updates not yet folded into cat.yaml (see journal.py)
     <token>/<vid>/              data of one copy
     <token>/<vid>.writing       marker while the copy is written (host, pid, time);
                                 locally the writer also holds an flock on it

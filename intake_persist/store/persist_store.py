@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PERSIST_MODES as MODES  # noqa: F401
 from ..errors import NotPersistedError, check_persist_mode  # noqa: F401
-from . import layout
+from . import journal, layout
 from .backends import Item, backend_for
 from .freshness import (  # noqa: F401 - check_keep, check_ttl, is_expired: public here too
     check_keep,
@@ -852,6 +852,14 @@ class PersistStore:
                     and self._tmp_dead(parsed, item, now, grace)):
                 remove(item.name)
 
+        if not dry_run:  # cat.yaml then lists every update made so far
+            self.index.fold(close=True)
+        report["removed"] += self.index.tidy(dry_run)
+        for gen in b.listdir(journal.JOURNAL):  # temporary files of record writers
+            for item in b.listdir(f"{journal.JOURNAL}/{gen.name}") if gen.isdir else []:
+                parsed = layout.parse_tmp_name(item.name)
+                if parsed is not None and self._tmp_dead(parsed, item, now, grace):
+                    remove(f"{journal.JOURNAL}/{gen.name}/{item.name}")
         snap_entries = self.index.entries()
         published: dict[str, list[str]] = {}
         for item in b.listdir(""):
