@@ -854,7 +854,7 @@ class PersistStore:
 
         if not dry_run:  # cat.yaml then lists every update made so far
             self.index.fold(close=True)
-        report["removed"] += self.index.tidy(dry_run)
+        report.removed.extend(self.index.tidy(dry_run))
         for gen in b.listdir(journal.JOURNAL):  # temporary files of record writers
             for item in b.listdir(f"{journal.JOURNAL}/{gen.name}") if gen.isdir else []:
                 parsed = layout.parse_tmp_name(item.name)
