@@ -237,10 +237,17 @@ def _uid() -> str:
     return uuid.uuid4().hex[:12]
 
 
+#: fsspec protocols of object stores: keys, no directories to create (s3fs's
+#: ``makedirs`` would only ask whether the bucket exists, one request per copy)
+OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "az"})
+
+
 def makedirs(url: str, storage_options: dict) -> tuple[Any, str]:
     """``(fs, path)`` for ``url``, the directory created if the filesystem has them."""
     from fsspec.core import url_to_fs
 
     fs, path = url_to_fs(url, **storage_options)
-    fs.makedirs(path, exist_ok=True)
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    if not protocols & OBJECT_STORES:
+        fs.makedirs(path, exist_ok=True)
     return fs, path
