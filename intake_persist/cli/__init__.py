@@ -182,12 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "refresh",
         "re-persist entries from their originals",
-        "Re-read the originals and re-persist them with the same options.\n"
+        "Re-read the originals and re-persist them with the same options, upstream\n"
+        "first and each once (derived entries after what they derive from).\n"
         "Give KEYs, or --expired (only expired ones), or --all.",
     )
     p.add_argument("keys", metavar="KEY", nargs="*", help="token, unique token prefix, or name")
     p.add_argument("--expired", action="store_true", help="only entries whose TTL has passed")
     p.add_argument("--all", action="store_true", help="every entry in the store")
+    p.add_argument("--upstream", action="store_true",
+                   help="also refresh the persisted entries they derive from, first")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     p = _add(sub, "remove", "remove entries and their files from the store")

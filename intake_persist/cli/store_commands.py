@@ -7,7 +7,6 @@ import argparse
 import fnmatch
 import logging
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -63,7 +62,11 @@ def show(args: argparse.Namespace) -> Outcome:
 
 
 def refresh(args: argparse.Namespace) -> Outcome:
-    """Re-persist the entries named (or the expired ones, or all) from their originals."""
+    """Re-persist the entries named (or the expired ones, or all) from their originals,
+    upstream first and each once (``--upstream``: with the entries they derive from);
+    a failure skips what is downstream of it, the rest go on."""
+    from ..store.refresh import REFRESHED, SKIPPED, refresh_in_order
+
     if not args.keys and not args.expired and not args.all:
         raise UsageError("give KEYs to refresh, or --expired, or --all")
     if args.keys and args.all:
@@ -80,33 +83,37 @@ def refresh(args: argparse.Namespace) -> Outcome:
         keys = [k for k in keys if infos[k]["expired"]]
     refreshed: list[dict] = []
     failed: list[dict] = []
+    skipped: list[dict] = []
     with ProgressBars(progress_enabled(args)) as bars:
-        for key in keys:
-            name = infos[key].get("name") or key
-            t0 = time.perf_counter()
-            try:
-                log.debug("refreshing %s (%s)", name, key)
-                copy = store.refresh(key, progress=bars.callback(str(name)))
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                log.debug("refreshing %s failed", key, exc_info=args.verbose > 0)
-                failed.append(
-                    {"key": key, "name": infos[key].get("name"), "error": error_message(exc)}
-                )
-                continue
-            summary = copy_summary(store, key, copy)
+        def progress(key: str, name: str | None) -> Any:
+            log.debug("refreshing %s (%s)", name or key, key)
+            return bars.callback(str(name or key))
+
+        report = refresh_in_order(store, keys, upstream=args.upstream, progress=progress) \
+            if keys else None
+    for step in report.steps if report is not None else []:
+        name = step.name if step.name is not None else (infos.get(step.key) or {}).get("name")
+        if step.status == REFRESHED:
+            summary = copy_summary(store, step.new_key, step.copy)
             refreshed.append(
                 {
-                    "key": key,
-                    "name": infos[key].get("name"),
+                    "key": step.key,
+                    "name": name,
+                    "new_key": step.new_key,
                     "location": summary["location"],
                     "size": summary["size"],
-                    "seconds": round(time.perf_counter() - t0, 3),
+                    "seconds": round(step.seconds, 3),
                 }
             )
-    data = {"store": store_url(args), "refreshed": refreshed, "failed": failed}
-    return Outcome(data, code=1 if failed else 0)
+        elif step.status == SKIPPED:
+            skipped.append({"key": step.key, "name": name, "blocked_by": step.blocked_by})
+        elif step.error is not None:
+            log.debug("refreshing %s failed", step.key,
+                      exc_info=step.error if args.verbose > 0 else None)
+            failed.append({"key": step.key, "name": name, "error": error_message(step.error)})
+    data = {"store": store_url(args), "refreshed": refreshed, "failed": failed,
+            "skipped": skipped}
+    return Outcome(data, code=1 if failed or skipped else 0)
 
 
 def remove(args: argparse.Namespace) -> Outcome:

@@ -159,10 +159,12 @@ def refresh(out: Outcome, args: argparse.Namespace) -> None:
             f"refreshed {R.escape(r['name'] or '-')} [cyan]{R.short_key(r['key'])}[/cyan] "
             f"({R.fmt_size(r['size'])}, {R.fmt_duration(r['seconds'], precise=True)})"
         )
+    skipped = out.data.get("skipped") or []
     what = "expired " if args.expired else ""
     con.print(
         f"Refreshed {len(refreshed)} {what}{_entries(len(refreshed))}"
         + (f"; [red]{len(failed)} failed[/red]" if failed else "")
+        + (f"; [red]{len(skipped)} skipped[/red]" if skipped else "")
         + "."
     )
 
@@ -171,6 +173,12 @@ def refresh_errors(out: Outcome) -> None:
     for f in out.data["failed"]:
         label = f["name"] or f["key"]
         sys.stderr.write(f"{PROG}: error: refreshing {label!r} ({f['key']}): {f['error']}\n")
+    for f in out.data.get("skipped") or []:
+        label = f["name"] or f["key"]
+        sys.stderr.write(
+            f"{PROG}: error: skipped {label!r} ({f['key']}): its upstream "
+            f"{f['blocked_by']} was not refreshed\n"
+        )
 
 
 def remove(out: Outcome, args: argparse.Namespace) -> None:

@@ -763,8 +763,15 @@ class PersistStore:
         src.entry_name = md.get("original_name")
         return src
 
-    def refresh(self, key: Any, progress: Callable[[int, int], Any] | None = None) -> Any:
-        """Re-read the original and re-persist it with the same kwargs and ttl."""
+    def refresh(self, key: Any, progress: Callable[[int, int], Any] | None = None,
+                upstream: bool = False) -> Any:
+        """Re-read the original and re-persist it with the same kwargs and ttl.
+        ``upstream=True`` first refreshes the persisted entries it derives from, in
+        dependency order (see :mod:`.refresh`)."""
+        if upstream:
+            from .refresh import refresh_with_upstream
+
+            return refresh_with_upstream(self, key, progress)
         key, entry = self._entry(key)
         md = entry.get("metadata") or {}
         original = self.backtrack(key)
