@@ -1,5 +1,5 @@
 """Every intake 0.x derived driver, on a catalog of our own: opened, described and
-read as intake catalogs expect (SPEC 11; issue #11 part 2)."""
+read as intake catalogs expect."""
 
 from __future__ import annotations
 

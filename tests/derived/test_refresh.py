@@ -1,4 +1,4 @@
-"""Refresh in dependency order (issue #11 part 4): a three-step chain CSV -> cleaned
+"""Refresh in dependency order: a three-step chain CSV -> cleaned
 dataframe -> aggregate, a diamond sharing its upstream, failures that stop their
 downstream only, code changes, cycles, and ``intake-persist refresh``."""
 
