@@ -436,7 +436,10 @@ class CatalogEntry:
     @_named
     def __call__(self, **kwargs: Any) -> DataSource:
         """The source for these user parameters (defaults otherwise), after the persist
-        mode: ``persist_mode=`` (alias ``persist=``) overrides the catalog's mode."""
+        mode: ``persist_mode=`` (alias ``persist=``) overrides the catalog's mode.
+        ``as_of=`` (a datetime or ISO-8601 time) hands back the store's copy that was
+        current then, whatever the mode."""
+        as_of = kwargs.pop("as_of", None)
         mode = None
         for key in _PERSIST_KWARGS:
             if key in kwargs:
@@ -450,7 +453,29 @@ class CatalogEntry:
             mode = getattr(self._catalog, "_persist_mode", "default")
         mode = check_persist_mode(mode)
         source = self.build(_persist_mode=mode, **kwargs)
+        if as_of is not None:
+            return self.copy_as_of(source, as_of)
         return self.apply_persist_mode(source, mode)
+
+    def copy_as_of(self, source: DataSource, as_of: Any) -> DataSource:
+        """The store's copy of ``source`` (built from this entry) that was current at
+        ``as_of``; an error when the store has none of it, or none that old."""
+        from ..errors import NotPersistedError
+        from ..store import get_store
+
+        store = get_store()
+        copy = store.get(source.token, as_of=as_of)
+        if copy is None:
+            where = f" of catalog {self.url}" if self.url else ""
+            raise NotPersistedError(
+                f"entry {self.name!r}{where} has no persisted copy in the persist store "
+                f"{store.path} (key {source.token}), so none as of {as_of!r}"
+            )
+        try:
+            copy._entry = self
+        except AttributeError:
+            pass
+        return copy
 
     def apply_persist_mode(self, source: DataSource, mode: str) -> DataSource:
         """``source`` (built from this entry) as the persist mode hands it back."""

@@ -239,6 +239,9 @@ class DataSource:
 
     def close(self) -> None:
         self._schema = None
+        guard = self.__dict__.get("_ip_guard")
+        if guard is not None:  # the copy it read may be pruned now
+            guard.opened = False
         self._close()
 
     def __enter__(self) -> DataSource:
@@ -253,13 +256,20 @@ class DataSource:
 
         For a source made from a catalog entry this goes through the entry
         (``cat.name(year=2021)``: user parameters, ``persist_mode=``); otherwise the
-        keyword arguments replace constructor arguments.
+        keyword arguments replace constructor arguments. ``as_of=`` (a datetime or
+        ISO-8601 time) gives the configured store's copy that was current then.
         """
         if self._entry is not None:
             return self._entry(**kwargs)
         for key in ("persist_mode", "persist"):
             if key in kwargs:
                 raise TypeError(f"{key}= applies to sources made from catalog entries")
+        as_of = kwargs.pop("as_of", None)
+        if as_of is not None:  # the configured store's copy that was current then
+            from ..store import get_store
+
+            base = self(**kwargs) if kwargs else self
+            return get_store().as_of(base, as_of)  # type: ignore[no-any-return]
         merged = {**self._init_kwargs, **kwargs}
         new = type(self)(*self._init_args, **merged)
         new.description = self.description

@@ -536,10 +536,10 @@ class PersistStore:
         md = current.get("metadata") or {}
         keepers = set(md.get("versions") or [md.get("version")])
         newest = md.get("version") or ""
-        retired = []
         items = self.backend.listdir(token)
         names = {i.name for i in items}
         detached = self._tombstones(items)
+        candidates = []
         for item in items:
             if not item.name.endswith(layout.META_SUFFIX):
                 continue
@@ -548,10 +548,20 @@ class PersistStore:
                 continue  # removed by the user: its tombstone says what becomes of it
             if (layout.is_vid(vid) and vid not in keepers and vid < newest
                     and vid + layout.RETIRED_SUFFIX not in names):
-                self._retire(token, vid, "pruned")
-                retired.append(vid)
+                candidates.append(vid)
+        # A concurrent persist may have published an older copy that it has not
+        # indexed yet (its pending marker is there) or indexed since ``current`` was
+        # read: both stay. Marker first: it goes only once the index lists the copy.
+        candidates = [v for v in candidates
+                      if not self.backend.exists(layout.pending_rel(token, v))]
+        if candidates:
+            fresh = (self.index.lookup(token) or {}).get("metadata") or {}
+            listed = set(fresh.get("versions") or [fresh.get("version")])
+            candidates = [v for v in candidates if v not in listed]
+        for vid in candidates:
+            self._retire(token, vid, "pruned")
         self._reap(token)
-        return retired
+        return candidates
 
     def _retire(self, token: str, vid: str, why: str) -> None:
         """Mark a copy as out of the index since now (the first mark stays)."""
@@ -607,7 +617,11 @@ class PersistStore:
                 if stone.get("delete_files") and self._past_grace(
                         layout.removed_rel(token, vid), "removed", grace, now, item.mtime):
                     gone.append(vid)
+        from .readers import held_open
+
         for vid in sorted(gone):
+            if held_open(self.path, token, vid):
+                continue  # a reader of this process is at it: a later reap or gc
             if report is not None:
                 report.append(self.backend.url(layout.data_rel(token, vid)))
             if not dry_run:
@@ -824,6 +838,8 @@ class PersistStore:
         deleted only once ``grace`` seconds have passed since (default: the store's
         :attr:`grace`, ``persist_grace``), as are copies removed with their files:
         readers that resolved them finish their read. ``grace=0`` deletes them now.
+        (Pruning by ``persist``, ``refresh`` and ``remove`` also spares the copies a
+        source of this process is reading; gc goes by the grace period alone.)
 
         A local writer is dead when the flock on its ``.writing`` marker is free; a
         writer on another host or an object store is presumed dead ``grace`` seconds

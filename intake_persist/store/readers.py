@@ -31,6 +31,7 @@ sources sent to dask workers keep it.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 from . import layout
@@ -46,6 +47,23 @@ GUARDED_METHODS = (
 )
 
 _local = threading.local()
+_guards: weakref.WeakSet[CopyGuard] = weakref.WeakSet()
+_guards_lock = threading.Lock()
+
+
+def held_open(path: str, key: str, vid: str) -> bool:
+    """True when a source of this process reads copy ``vid`` of ``key`` in the store
+    at ``path``: it has started reading (schema, a partition...) and is neither
+    closed nor garbage. Pruning leaves such a copy alone (see ``PersistStore._reap``)."""
+    with _guards_lock:
+        guards = list(_guards)
+    return any(g.opened and g.vid == vid and g.key == key and g.path == path
+               for g in guards)
+
+
+def _register(guard: CopyGuard) -> None:
+    with _guards_lock:
+        _guards.add(guard)
 
 
 def _busy() -> set[int]:
@@ -92,6 +110,8 @@ class CopyGuard:
         self.vid = vid
         self.mode = mode
         self.replacement: Any = None
+        self.opened = False  # a read began and the source was not closed since
+        _register(self)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -100,11 +120,15 @@ class CopyGuard:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("opened", False)
+        _register(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CopyGuard:
         new = object.__new__(CopyGuard)
         new.__dict__.update(self.__dict__)
         new.replacement = None
+        new.opened = False
+        _register(new)
         return new
 
     def _store(self) -> Any:
@@ -134,6 +158,7 @@ class CopyGuard:
         replacement = self.replacement
         if replacement is not None:
             return _call_on(replacement, name, args, kwargs)
+        self.opened = True
         busy.add(id(src))
         try:
             try:
