@@ -184,3 +184,45 @@ def test_a_cycle_is_an_error_naming_its_entries(lab):
     # the rest of the catalog is unaffected, and the entries can still be described
     assert cat.get_entry("a").describe()["container"] is None
     pd.testing.assert_frame_equal(cat.fine.read(), cat.trips.read())
+
+
+STEPS = """
+sources:
+  trips:
+    driver: csv
+    args:
+      urlpath: '{{ CATALOG_DIR }}trips.csv'
+      csv_kwargs: {nrows: '{{ n }}'}
+    parameters:
+      n: {description: rows to read, type: int, default: 100}
+  two:
+    driver: alias
+    args: {target: trips, kwargs: {n: 2}}
+  tagged:
+    driver: intake.source.derived.DataFramePipeline
+    args:
+      targets: [trips]
+      steps:
+        - {method: MOD.tag, kwargs: {label: x}}
+        - {method: cols, kwargs: {columns: fare}}
+        - {method: apply, kwargs: {func: MOD.add_one, meta: ['fare', 'f8']}}
+"""
+
+
+def test_pipeline_token_covers_its_step_functions(lab):
+    cat = lab.catalog(STEPS, persist_mode="never")
+    base = cat.tagged.token
+    lab.write_module(FUNCS.replace("def tag(df, label):", "def tag(df,\n        label):  # c"))
+    assert lab.catalog(STEPS, persist_mode="never").tagged.token == base
+    lab.write_module(FUNCS.replace("df.assign(label=label)", "df.assign(label=label * 2)"))
+    tag_changed = lab.catalog(STEPS, persist_mode="never").tagged.token
+    lab.write_module(FUNCS.replace("return x + 1", "return x + 2"))
+    func_changed = lab.catalog(STEPS, persist_mode="never").tagged.token
+    assert len({base, tag_changed, func_changed}) == 3
+
+
+def test_alias_passes_its_kwargs_to_the_target(lab):
+    cat = lab.catalog(STEPS, persist_mode="never")
+    assert len(cat.two.read()) == 2
+    assert cat.two.describe()["lineage"][0]["parameters"] == {"n": 2}
+    assert cat.two.token != cat.two(kwargs={"n": 3}).token
