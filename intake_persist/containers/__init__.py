@@ -73,7 +73,7 @@ def to_dask(source: Any) -> Any:
     if container == "dataframe":
         import dask.dataframe as dd
 
-        meta = _dataframe_meta(source)
+        meta = dataframe_meta(source)
         return dd.from_map(
             _ReadPartition(source),
             list(range(n)),
@@ -128,7 +128,8 @@ class _ReadPartition:
         return self.source.token
 
 
-def _dataframe_meta(source: Any):
+def dataframe_meta(source: Any) -> Any:
+    """An empty pandas frame with the source's columns and dtypes (dask's ``meta``)."""
     meta = getattr(source, "_dask_meta", None)
     if meta is not None:
         return meta()
@@ -251,3 +252,14 @@ def makedirs(url: str, storage_options: dict) -> tuple[Any, str]:
     if not protocols & OBJECT_STORES:
         fs.makedirs(path, exist_ok=True)
     return fs, path
+
+
+def disk_usage(url: str, storage_options: dict) -> int:
+    """Bytes under ``url`` (0 when nothing is there): the size a writer reports."""
+    from fsspec.core import url_to_fs
+
+    fs, path = url_to_fs(url, **storage_options)
+    try:
+        return int(fs.du(path, total=True))
+    except FileNotFoundError:
+        return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import partition_rows, run_partitions
+from . import disk_usage, partition_rows, run_partitions
 
 
 def open_zarr(url: str, storage_options: dict, mode: str, **kwargs: Any):
@@ -87,7 +87,7 @@ def write(
     return {
         "driver": "ndzarr",
         "args": _args(url, storage_options),
-        "size": _du(url, storage_options),
+        "size": disk_usage(url, storage_options),
         "npartitions": n,
     }
 
@@ -125,12 +125,3 @@ def _args(url: str, storage_options: dict) -> dict:
         args["storage_options"] = storage_options
     return args
 
-
-def _du(url: str, storage_options: dict) -> int:
-    from fsspec.core import url_to_fs
-
-    fs, path = url_to_fs(url, **storage_options)
-    try:
-        return int(fs.du(path, total=True))
-    except FileNotFoundError:
-        return 0

@@ -93,12 +93,12 @@ def write(
         args["mask_and_scale"] = {k: False for k in raw}
     if storage_options:
         args["storage_options"] = storage_options
-    from .ndarray import _du
+    from . import disk_usage
 
     return {
         "driver": "zarr",
         "args": args,
-        "size": _du(url, storage_options),
+        "size": disk_usage(url, storage_options),
         "npartitions": _copy_partitions(ds, plan),
     }
 

@@ -62,6 +62,15 @@ def expand_paths(
     return fs, paths
 
 
+def compression_for(compression: str | None, path: str) -> str | None:
+    """The compression of ``path``: as given, or inferred from its suffix for ``"infer"``."""
+    if compression == "infer":
+        from fsspec.utils import infer_compression
+
+        return infer_compression(path)
+    return compression
+
+
 def _hidden(path: str) -> bool:
     return any(part.startswith((".", "_")) for part in path.split("/") if part)
 

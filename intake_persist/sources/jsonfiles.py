@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._files import FileSource, expand_paths
+from ._files import FileSource, compression_for, expand_paths
 from .base import Schema
-from .textfiles import _compression, split_lines
+from .textfiles import split_lines
 
 ENCODERS = ("json", "str", "pickle")
 
@@ -50,7 +50,7 @@ class _JSONBase(FileSource):
 
         fs, paths = self._paths()
         of = fsspec.core.OpenFile(
-            fs, paths[i], mode="rb", compression=_compression(self.compression, paths[i])
+            fs, paths[i], mode="rb", compression=compression_for(self.compression, paths[i])
         )
         with of as f:
             return f.read()

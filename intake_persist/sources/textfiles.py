@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._files import FileSource, expand_paths, import_object
+from ._files import FileSource, compression_for, expand_paths, import_object
 from .base import Schema
 
 
@@ -67,7 +67,7 @@ class TextFilesSource(FileSource):
             fs,
             paths[i],
             mode="rt" if self.text_mode else "rb",
-            compression=_compression(self.compression, paths[i]),
+            compression=compression_for(self.compression, paths[i]),
             encoding=self.text_encoding if self.text_mode else None,
             newline="" if self.text_mode else None,
         )
@@ -93,11 +93,3 @@ def split_lines(data: str | bytes) -> list:
     if lines and not lines[-1]:
         lines.pop()
     return [line[:-1] if line.endswith(cr) else line for line in lines]
-
-
-def _compression(compression: str | None, path: str) -> str | None:
-    if compression == "infer":
-        from fsspec.utils import infer_compression
-
-        return infer_compression(path)
-    return compression

@@ -86,9 +86,9 @@ def _call_on(obj: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any])
     if method is not None:
         return method(*args, **kwargs)
     if name == "_dask_meta":
-        from ..containers import _dataframe_meta
+        from ..containers import dataframe_meta
 
-        return _dataframe_meta(obj)
+        return dataframe_meta(obj)
     if name == "read_partition_arrow":
         import pyarrow as pa
 
