@@ -11,17 +11,18 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import CLIError, UsageError
+from ..store.results import CopyInfo, GcReport
 from . import error_message
 from . import render as R
 from .outcome import Outcome
 from .progress import ProgressBars, progress_enabled
 from .stores import (
     ENTRY_FIELDS,
-    all_infos,
     copy_summary,
-    entry_info,
+    infos_of,
     keys_of,
     open_store,
+    record,
     resolve_key,
     store_url,
 )
@@ -29,27 +30,27 @@ from .stores import (
 log = logging.getLogger("intake_persist.cli")
 
 
-def _sort_key(field: str) -> Callable[[dict], Any]:
+def _sort_key(field: str) -> Callable[[CopyInfo], Any]:
     inf = float("inf")
     if field == "name":
-        return lambda e: (e.get("name") is None, str(e.get("name") or ""), e["key"])
+        return lambda e: (e.name is None, str(e.name or ""), e.key)
     if field == "age":
-        return lambda e: (e.get("age") is None, e.get("age") or 0.0, e["key"])
+        return lambda e: (e.age is None, e.age or 0.0, e.key)
     if field == "size":
-        return lambda e: (e.get("size") is None, e.get("size") or 0, e["key"])
-    return lambda e: (inf if e.get("ttl") is None else e["ttl"], e["key"])
+        return lambda e: (e.size is None, e.size or 0, e.key)
+    return lambda e: (inf if e.ttl is None else e.ttl, e.key)
 
 
 def list_entries(args: argparse.Namespace) -> Outcome:
     """The store's entries, filtered by ``--name`` and ``--state``, sorted."""
-    infos = all_infos(open_store(args))
+    infos = infos_of(open_store(args))
     in_store = len(infos)
     if args.name:
-        infos = [e for e in infos if fnmatch.fnmatchcase(str(e.get("name") or ""), args.name)]
+        infos = [e for e in infos if fnmatch.fnmatchcase(str(e.name or ""), args.name)]
     if args.state:
-        infos = [e for e in infos if e["state"] == args.state]
+        infos = [e for e in infos if e.state == args.state]
     infos.sort(key=_sort_key(args.sort), reverse=args.reverse)
-    entries = [{k: e.get(k) for k in ENTRY_FIELDS} for e in infos]
+    entries = [{k: v for k, v in record(e).items() if k in ENTRY_FIELDS} for e in infos]
     return Outcome({"store": store_url(args), "entries": entries}, facts={"in_store": in_store})
 
 
@@ -58,7 +59,7 @@ def show(args: argparse.Namespace) -> Outcome:
     store = open_store(args)
     if store is None:
         raise CLIError(f"no entry {args.key!r}: the store {store_url(args)} is empty")
-    return Outcome(entry_info(store, resolve_key(store, args.key)))
+    return Outcome(record(store.info(resolve_key(store, args.key))))
 
 
 def refresh(args: argparse.Namespace) -> Outcome:
@@ -72,7 +73,7 @@ def refresh(args: argparse.Namespace) -> Outcome:
     if args.keys and args.all:
         raise UsageError("give KEYs or --all, not both")
     store = open_store(args)
-    infos = {e["key"]: e for e in all_infos(store)}  # one snapshot of the index
+    infos = {e.key: e for e in infos_of(store)}  # one snapshot of the index
     if args.keys:
         if store is None:
             raise CLIError(f"no entry {args.keys[0]!r}: the store {store_url(args)} is empty")
@@ -80,7 +81,7 @@ def refresh(args: argparse.Namespace) -> Outcome:
     else:
         keys = list(infos)
     if args.expired:
-        keys = [k for k in keys if infos[k]["expired"]]
+        keys = [k for k in keys if infos[k].expired]
     refreshed: list[dict] = []
     failed: list[dict] = []
     skipped: list[dict] = []
@@ -92,7 +93,8 @@ def refresh(args: argparse.Namespace) -> Outcome:
         report = refresh_in_order(store, keys, upstream=args.upstream, progress=progress) \
             if keys else None
     for step in report.steps if report is not None else []:
-        name = step.name if step.name is not None else (infos.get(step.key) or {}).get("name")
+        info = infos.get(step.key)
+        name = step.name if step.name is not None else (info.name if info else None)
         if step.status == REFRESHED:
             summary = copy_summary(store, step.new_key, step.copy)
             refreshed.append(
@@ -126,7 +128,7 @@ def remove(args: argparse.Namespace) -> Outcome:
     names = {}
     for key in keys:
         try:
-            names[key] = entry_info(store, key).get("name")
+            names[key] = store.info(key).name
         except Exception:  # noqa: BLE001
             names[key] = None
     for key in keys:
@@ -174,9 +176,10 @@ def clear(args: argparse.Namespace) -> Outcome:
 def gc(args: argparse.Namespace) -> Outcome:
     """The store's garbage collection report (what it removed, or would remove)."""
     store = open_store(args)
-    # the store's report: {"removed": [urls], "reindexed": [tokens], "dropped": [tokens], ...}
-    report = (dict(store.gc(dry_run=args.dry_run, delete_detached=args.delete_detached))
-              if store is not None else {"removed": []})
-    report.pop("dry_run", None)
-    data = {"store": store_url(args), "dry_run": args.dry_run, **R.jsonable(report)}
-    return Outcome(data, facts={"categories": list(report), "exists": store is not None})
+    if store is None:
+        report = GcReport(dry_run=args.dry_run)
+    else:
+        report = store.gc(dry_run=args.dry_run, delete_detached=args.delete_detached)
+    found = {k: v for k, v in report.to_dict().items() if k != "dry_run"}
+    data = {"store": store_url(args), "dry_run": args.dry_run, **R.jsonable(found)}
+    return Outcome(data, facts={"categories": list(found), "exists": store is not None})

@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CLIError
 from . import render as R
+
+if TYPE_CHECKING:
+    from ..store.results import CopyInfo
 
 log = logging.getLogger("intake_persist.cli")
 
@@ -92,43 +94,31 @@ def keys_of(store: Any) -> list[str]:
     return [] if store is None else list(store)
 
 
-def entry_info(store: Any, key: str) -> dict:
-    """What the store records for ``key`` (``store.info``), normalised: the fields of
-    ``ENTRY_FIELDS`` first, then everything else the store reports."""
-    return _normalise(dict(store.info(key)), key)
+def infos_of(store: Any) -> list[CopyInfo]:
+    """What the store records for each entry (none when there is no store yet)."""
+    return [] if store is None else store.entries()
 
 
-def all_infos(store: Any) -> list[dict]:
-    if store is None:
-        return []
-    return [_normalise(dict(item), item.get("key")) for item in store.entries()]
-
-
-def _normalise(raw: dict, key: str | None) -> dict:
-    out: dict[str, Any] = {}
-    out["key"] = raw.get("key") or key
-    out["name"] = raw.get("name", raw.get("original_name"))
-    out["container"] = raw.get("container")
-    out["driver"] = raw.get("driver")
-    out["size"] = raw.get("size")
-    ts = raw.get("timestamp")
-    out["timestamp"] = ts
-    out["created"] = R.iso_time(ts)
-    age = raw.get("age")
-    if age is None and isinstance(ts, (int, float)):
-        age = max(0.0, time.time() - ts)
-    out["age"] = age
-    out["ttl"] = raw.get("ttl")
-    expired = raw.get("expired")
-    if expired is None:
-        ttl = out["ttl"]
-        expired = bool(ttl is not None and age is not None and age > ttl)
-    out["expired"] = bool(expired)
-    out["state"] = "expired" if out["expired"] else "fresh"
-    out["location"] = raw.get("location")
-    for k, v in raw.items():
-        if k not in out and k != "original_name":
-            out[k] = v
+def record(info: CopyInfo) -> dict[str, Any]:
+    """One entry as ``list --json`` and ``show --json`` print it: the fields of
+    ``ENTRY_FIELDS`` first (``created``: the timestamp in ISO 8601), then the rest of
+    what the store records."""
+    out: dict[str, Any] = {
+        "key": info.key,
+        "name": info.name,
+        "container": info.container,
+        "driver": info.driver,
+        "size": info.size,
+        "timestamp": info.timestamp,
+        "created": R.iso_time(info.timestamp),
+        "age": info.age,
+        "ttl": info.ttl,
+        "expired": info.expired,
+        "state": info.state,
+        "location": info.location,
+    }
+    for k, v in info.to_dict().items():
+        out.setdefault(k, v)
     return out
 
 
@@ -146,7 +136,7 @@ def resolve_key(store: Any, text: str, keys: list[str] | None = None) -> str:
             f"key prefix {text!r} is ambiguous: it matches {len(matches)} entries ({shown})"
         )
     # not a token: an original name?
-    named = [info["key"] for info in all_infos(store) if info.get("name") == text] if keys else []
+    named = [info.key for info in infos_of(store) if info.name == text] if keys else []
     if len(named) == 1:
         return named[0]
     if len(named) > 1:
@@ -154,27 +144,17 @@ def resolve_key(store: Any, text: str, keys: list[str] | None = None) -> str:
             f"name {text!r} is ambiguous: {len(named)} entries have it "
             f"({', '.join(sorted(named))}); give a token"
         )
-    raise CLIError(f"no entry {text!r} in the store {_store_label(store)}")
+    raise CLIError(f"no entry {text!r} in the store {store.path}")
 
 
-def _store_label(store: Any) -> str:
-    for attr in ("url", "path", "urlpath", "root"):
-        value = getattr(store, attr, None)
-        if isinstance(value, str):
-            return value
-    return ""
-
-
-def copy_summary(store: Any, key: str | None, copy: Any) -> dict:
-    """key, location, size of a fresh copy, from the index when possible."""
-    out: dict[str, Any] = {"key": key, "location": None, "size": None}
+def copy_summary(store: Any, key: str | None, copy: Any) -> dict[str, Any]:
+    """key, location, size of a fresh copy, from the index (the copy's own urlpath
+    when the index cannot say: removed meanwhile, or unreadable)."""
     if key is not None:
         try:
-            info = entry_info(store, key)
-            out.update(location=info.get("location"), size=info.get("size"))
-            return out
-        except Exception:  # noqa: BLE001
+            info = store.info(key)
+        except Exception:  # noqa: BLE001 - the copy is written; only its summary is short
             log.debug("no index info for %s", key, exc_info=True)
-    kwargs = getattr(copy, "_init_kwargs", None) or {}
-    out["location"] = kwargs.get("urlpath")
-    return out
+        else:
+            return {"key": key, "location": info.location, "size": info.size}
+    return {"key": key, "location": copy.token_args.get("urlpath"), "size": None}

@@ -206,14 +206,11 @@ def gc(out: Outcome, args: argparse.Namespace) -> None:
     counts = []
     for category in out.facts["categories"]:
         items = out.data[category]
-        done, would = _GC_VERBS.get(category, (category.replace("_", " "),) * 2)
-        if isinstance(items, list):
-            for item in items:
-                con.print(f"{would if args.dry_run else done} {R.escape(item)}")
-            if items:
-                counts.append(f"{len(items)} {category.replace('_', ' ')}")
-        else:
-            con.print(f"{R.escape(category.replace('_', ' '))}: {R.escape(items)}")
+        done, would = _GC_VERBS.get(category, (category,) * 2)
+        for item in items:
+            con.print(f"{would if args.dry_run else done} {R.escape(item)}")
+        if items:
+            counts.append(f"{len(items)} {category}")
     where = R.escape(out.data["store"]) if out.facts["exists"] else "(no store yet)"
     summary = ", ".join(counts) if counts else "nothing to do"
     con.print(f"gc{' --dry-run' if args.dry_run else ''} {where}: {summary}.")
