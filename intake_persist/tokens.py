@@ -9,16 +9,16 @@ two agree.
 
 from __future__ import annotations
 
-import ast
 import datetime as _dt
 import functools
 import hashlib
-import inspect
 import json
-import textwrap
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # ast, inspect and textwrap are imported by code_token only
+    import ast
 
 
 def _normalize(value: Any) -> Any:
@@ -55,13 +55,12 @@ def token_of(obj: Any) -> str:
     return tokenize(obj)
 
 
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-
 def _strip_docstrings(tree: ast.AST) -> None:
     """Drop the docstring of every function and class in ``tree``, in place."""
+    import ast
+
     for node in ast.walk(tree):
-        if isinstance(node, _DEFS) and node.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
             first = node.body[0]
             if (
                 isinstance(first, ast.Expr)
@@ -74,6 +73,10 @@ def _strip_docstrings(tree: ast.AST) -> None:
 def _function_node(func: Callable[..., Any]) -> ast.AST | None:
     """The AST of ``func``'s own definition, or None when its source is unavailable
     or ambiguous (a lambda sharing its lines with another lambda)."""
+    import ast
+    import inspect
+    import textwrap
+
     try:
         source = textwrap.dedent(inspect.getsource(func))
         tree = ast.parse(source)
@@ -113,6 +116,9 @@ def code_token(func: Callable[..., Any]) -> str:
     The caller adds the function's name when it should count. Trees differ between
     Python versions, so an interpreter upgrade changes the hash.
     """
+    import ast
+    import inspect
+
     if isinstance(func, functools.partial):
         return digest("partial", code_token(func.func), list(func.args), func.keywords)
     func = inspect.unwrap(func)

@@ -26,7 +26,8 @@ from ..errors import PERSIST_MODES as MODES  # noqa: E402
 _stores: dict[tuple[str, str], PersistStore] = {}
 _fast: dict[tuple[Any, ...], PersistStore] = {}
 _lock = threading.Lock()
-_SUBMODULES = {"layout", "backends", "index", "journal", "persist_store", "export", "s3", "retry"}
+_SUBMODULES = {"layout", "backends", "index", "journal", "offsets", "persist_store", "export",
+               "s3", "retry"}
 
 
 def get_store() -> PersistStore:

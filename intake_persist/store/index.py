@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from ..errors import IndexConflict, IndexDamaged  # noqa: F401
-from . import journal, layout
+from . import journal, layout, offsets
 
 HEADER = b"# intake_persist store index (format 1): a catalog, one entry per line.\n"
 _HEADER_PREFIX = b"# intake_persist store index"
@@ -343,7 +343,7 @@ class Index:
 
     def __init__(self, backend: Any):
         self.backend = backend
-        self._snap: Snapshot | None = None
+        self._snap: Any = None  # a Snapshot, or an offsets.OffsetsBase
         self._view: journal.View | None = None
         self._records = journal.Records(backend)
         # optional: an object with collect() -> state, apply(entries, state) and
@@ -351,7 +351,7 @@ class Index:
         self.hook: Any = None
 
     # ---- reading -----------------------------------------------------------------
-    def _base(self, locked: bool = False) -> Snapshot:
+    def _base(self, locked: bool = False) -> Any:
         """``cat.yaml`` as it is now; costs a stat when it has not changed since last time."""
         tag = self.backend.tag()
         snap = self._snap
@@ -359,6 +359,9 @@ class Index:
             return snap
         if tag is None:  # nothing persisted yet
             snap = Snapshot(None, None)
+        elif self.backend.is_local and (cached := offsets.OffsetsBase.open(
+                self.backend.root, self.backend.index_path, tag)) is not None:
+            snap = cached  # a large index: read entry by entry
         else:
             data, tag = self.backend.read()
             try:
@@ -564,13 +567,16 @@ class Index:
                 view = journal.View(base, [r for r in records if r.gen <= last], gen, listing)
                 md = dict(base.metadata)
                 md["journal"] = last + 1
-                data = render(md, view.raw_items())
+                items = view.raw_items()
+                data = render(md, items)
                 try:
                     tag = b.write(data, base.tag)
                 except IndexConflict:
                     time.sleep(random.uniform(0.005, 0.05))
                     continue
                 self._snap = Snapshot(data, tag)
+                if b.is_local:
+                    offsets.write(b.root, tag, md, offsets.value_spans(_enc(md).encode(), items))
                 self._tidy(listing, last)
                 return True
         raise IndexConflict(f"could not fold the journal of {b.url()}")

@@ -231,7 +231,6 @@ class View:
         self.records = records
         self.gen = gen
         self.tag = base.tag
-        self.data = base.data
         self._touched: dict[str, list[Record]] = {}
         for r in records:
             for t in r.changes:
@@ -243,6 +242,12 @@ class View:
     def metadata(self) -> dict[str, Any]:
         md: dict[str, Any] = self.base.metadata
         return md
+
+    @property
+    def data(self) -> bytes | None:
+        """The bytes of ``cat.yaml`` (read in full when the base was read entry by entry)."""
+        data: bytes | None = self.base.data
+        return data
 
     def get(self, token: str) -> dict[str, Any] | None:
         if token in self._merged:

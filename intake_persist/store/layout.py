@@ -24,11 +24,8 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import re
-import secrets
-import socket
 
 INDEX = "cat.yaml"
 LOCK = "cat.yaml.lock"
@@ -46,6 +43,9 @@ VID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{8}$")
 
 def new_vid(now: float | None = None) -> str:
     """A version id that sorts by creation time: ``<UTC yyyymmddThhmmss.ffffff>-<8 hex>``."""
+    import datetime as _dt
+    import secrets
+
     t = _dt.datetime.fromtimestamp(
         now if now is not None else _dt.datetime.now(_dt.timezone.utc).timestamp(),
         _dt.timezone.utc,
@@ -93,7 +93,7 @@ def parse_pending(name: str) -> tuple[str, str] | None:
 
 def tmp_name(name: str) -> str:
     """A temporary sibling name that says who wrote it: ``<name>.tmp-<host>-<pid>-<hex>``."""
-    return f"{name}{TMP_MARK}{hostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    return f"{name}{TMP_MARK}{hostname()}-{os.getpid()}-{os.urandom(4).hex()}"
 
 
 def parse_tmp_name(name: str) -> tuple[str, str, int] | None:
@@ -115,5 +115,7 @@ _HOST: str | None = None
 def hostname() -> str:
     global _HOST
     if _HOST is None:
+        import socket
+
         _HOST = socket.gethostname().replace("-", "_") or "localhost"
     return _HOST

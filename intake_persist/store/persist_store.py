@@ -878,11 +878,12 @@ class PersistStore:
         if not dry_run:  # cat.yaml then lists every update made so far
             self.index.fold(close=True)
         report.removed.extend(self.index.tidy(dry_run))
-        for gen in b.listdir(journal.JOURNAL):  # temporary files of record writers
-            for item in b.listdir(f"{journal.JOURNAL}/{gen.name}") if gen.isdir else []:
+        for top in b.listdir(journal.JOURNAL):  # temporary files of journal writers
+            subs = b.listdir(f"{journal.JOURNAL}/{top.name}") if top.isdir else []
+            for rel, item in [(top.name, top), *((f"{top.name}/{i.name}", i) for i in subs)]:
                 parsed = layout.parse_tmp_name(item.name)
                 if parsed is not None and self._tmp_dead(parsed, item, now, grace):
-                    remove(f"{journal.JOURNAL}/{gen.name}/{item.name}")
+                    remove(f"{journal.JOURNAL}/{rel}")
         snap_entries = self.index.entries()
         published: dict[str, list[str]] = {}
         for item in b.listdir(""):

@@ -27,7 +27,6 @@ the check read behind a conditional write).
 
 from __future__ import annotations
 
-import email.utils
 import errno as _errno
 import random
 import sys
@@ -211,6 +210,8 @@ def retry_after(exc: BaseException) -> float | None:
             return max(0.0, float(value))
         except ValueError:
             try:
+                import email.utils
+
                 when = email.utils.parsedate_to_datetime(value)
             except (TypeError, ValueError):
                 return None

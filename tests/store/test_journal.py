@@ -367,3 +367,48 @@ def test_an_update_racing_a_hand_edit_is_written_again(tmp_path):
     ix.update(fn)
     assert calls == [{"i": 1, "ttl": 5}, {"i": 1, "ttl": None}]
     assert index(url).lookup(tok(1))["metadata"] == {"i": 1, "ttl": None, "seen": True}
+
+
+# ---- the offsets cache of a large local index -------------------------------------
+def _folded_store(tmp_path, n=40):
+    url = str(tmp_path / "s")
+    journaled(url)
+    ix = index(url, fold_records=500)
+    for i in range(n):
+        ix.update(setter(i, pad="é" * (i % 3)))
+    ix.fold(close=True)
+    return url
+
+
+def test_lookups_read_entries_through_the_offsets_cache(tmp_path):
+    from intake_persist.store.offsets import OffsetsBase
+
+    url = _folded_store(tmp_path)
+    assert os.path.exists(os.path.join(url, "journal", "offsets"))
+    ix = index(url)
+    for i in (0, 17, 39):
+        assert ix.lookup(tok(i)) == entry(i, pad="é" * (i % 3))
+    assert ix.lookup(tok(99)) is None
+    assert isinstance(ix._snap, OffsetsBase)
+    assert set(ix.entries()) == {tok(i) for i in range(40)}
+    ix.update(setter(5, note="after"))  # a record over the cached version
+    assert index(url).lookup(tok(5))["metadata"]["note"] == "after"
+
+
+def test_a_stale_or_wrong_offsets_cache_is_not_believed(tmp_path):
+    url = _folded_store(tmp_path)
+    cache = os.path.join(url, "journal", "offsets")
+    with open(cache, "rb") as f:
+        head, _, table = f.read().partition(b"\n")
+    rows = [table[i:i + 20] for i in range(0, len(table), 20)]
+    # every row points at the next entry's line
+    shifted = [r[:8] + rows[(k + 1) % len(rows)][8:] for k, r in enumerate(rows)]
+    with open(cache, "wb") as f:
+        f.write(head + b"\n" + b"".join(shifted))
+    ix = index(url)
+    assert all(ix.lookup(tok(i)) == entry(i, pad="é" * (i % 3)) for i in range(40))
+    # a hand edit makes the cache describe another version: not used
+    _edit(url, tok(3), ttl=None)
+    with open(cache, "wb") as f:
+        f.write(head + b"\n" + table)
+    assert index(url).lookup(tok(3))["metadata"]["ttl"] is None

@@ -1,0 +1,193 @@
+"""A derived cache beside a large local ``cat.yaml``: where each entry's line is.
+
+``journal/offsets`` is written by whoever folds the journal into ``cat.yaml`` (see
+:mod:`.journal`), for the version it wrote. Its first line is JSON: the index
+file's tag (inode, mtime_ns, size), its metadata and the number of entries; then a
+table of fixed-size rows, sorted: 8 bytes of digest of the key (two CRC-32s), the offset
+of the entry's value in ``cat.yaml`` and its length. A lookup then reads a few rows
+and one line, whatever the size of the index. The cache is used only while the tag
+matches (a hand edit or any other writer changes it) and each line read is checked
+to be the one of its key, so a stale or damaged cache costs a full read, never a
+wrong answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import struct
+from typing import Any
+
+from . import layout
+
+OFFSETS = "journal/offsets"
+_ROW = struct.Struct(">8sQI")
+
+
+def _key(token: str) -> bytes:
+    import zlib
+
+    b = token.encode()
+    return struct.pack(">II", zlib.crc32(b), zlib.crc32(b, 0x9E3779B9))
+
+
+def value_spans(metadata_json: bytes, items: list[tuple[str, bytes]]) -> list[tuple[str, int, int]]:
+    """``(token, offset, length)`` of each entry's value in the file :func:`.index.render`
+    makes from ``items``."""
+    from .index import HEADER
+
+    pos = len(HEADER) + len(b"metadata: ") + len(metadata_json) + 1 + len(b"sources:\n")
+    out = []
+    for token, raw in items:
+        start = pos + len(token.encode()) + 6
+        out.append((token, start, len(raw)))
+        pos = start + len(raw) + 1
+    return out
+
+
+def write(root: str, tag: Any, metadata: dict[str, Any], spans: list[tuple[str, int, int]]
+          ) -> None:
+    """Write the cache for the index version ``tag`` (local stores; best effort)."""
+    head = json.dumps({"tag": list(tag), "metadata": metadata, "n": len(spans)}).encode()
+    rows = sorted((_key(t), a, n) for t, a, n in spans)
+    body = b"".join(_ROW.pack(*r) for r in rows)
+    path = os.path.join(root, *OFFSETS.split("/"))
+    tmp = os.path.join(os.path.dirname(path), layout.tmp_name(".offsets"))
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(head + b"\n" + body)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+class OffsetsBase:
+    """A local ``cat.yaml`` read entry by entry through the cache; the whole file is
+    read (as a :class:`~.index.Snapshot`) only when all its entries are asked for."""
+
+    lines_mode = True
+
+    def __init__(self, index_path: str, fd: int, tag: Any, metadata: dict[str, Any],
+                 table: bytes):
+        self._path = index_path
+        self._fd = fd
+        self.tag = tag
+        self._md = metadata
+        self._table = table
+        self._n = len(table) // _ROW.size
+        self._full: Any = None
+        self._cache: dict[str, dict[str, Any] | None] = {}
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            os.close(self._fd)
+
+    @classmethod
+    def open(cls, root: str, index_path: str, tag: Any) -> OffsetsBase | None:
+        """The cached view of ``cat.yaml`` at ``tag``, or None when the cache does not
+        describe that version."""
+        try:
+            with open(os.path.join(root, *OFFSETS.split("/")), "rb") as f:
+                raw = f.read()
+        except OSError:
+            return None
+        first, _, table = raw.partition(b"\n")
+        try:
+            head = json.loads(first)
+            if tuple(head["tag"]) != tuple(tag) or len(table) != head["n"] * _ROW.size:
+                return None
+            md = head["metadata"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        try:
+            fd = os.open(index_path, os.O_RDONLY)
+        except OSError:
+            return None
+        st = os.fstat(fd)
+        if (st.st_ino, st.st_mtime_ns, st.st_size) != tuple(tag):
+            os.close(fd)
+            return None
+        return cls(index_path, fd, tag, md if isinstance(md, dict) else {}, table)
+
+    # ---- entry by entry -------------------------------------------------------------
+    def _span(self, token: str) -> tuple[int, int] | None:
+        key = _key(token)
+        lo, hi, size, table = 0, self._n, _ROW.size, self._table
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if table[mid * size: mid * size + 8] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < self._n and table[lo * size: lo * size + 8] == key:
+            _k, start, length = _ROW.unpack_from(table, lo * size)
+            return start, length
+        return None
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        if self._full is not None:
+            value: dict[str, Any] | None = self._full.get(token)
+            return value
+        if token in self._cache:
+            return self._cache[token]
+        span = self._span(token)
+        if span is None:
+            value = None
+        else:
+            start, length = span
+            prefix = b'\n  "' + token.encode() + b'": '
+            got = os.pread(self._fd, len(prefix) + length + 1, start - len(prefix))
+            if got[: len(prefix)] != prefix or got[-1:] != b"\n":
+                found: dict[str, Any] | None = self._load().get(token)  # read it all
+                return found
+            from .index import _decode_value
+
+            value = _decode_value(token, got[len(prefix):-1])
+        self._cache[token] = value
+        return value
+
+    def __contains__(self, token: str) -> bool:
+        return self.get(token) is not None
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._md
+
+    # ---- the whole file -------------------------------------------------------------
+    def _load(self) -> Any:
+        if self._full is None:
+            from .index import Snapshot
+
+            size = os.fstat(self._fd).st_size
+            chunks, pos = [], 0
+            while pos < size:
+                chunk = os.pread(self._fd, size - pos, pos)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                pos += len(chunk)
+            self._full = Snapshot(b"".join(chunks), self.tag)
+        return self._full
+
+    @property
+    def data(self) -> bytes:
+        data: bytes = self._load().data
+        return data
+
+    def keys(self) -> list[str]:
+        keys: list[str] = self._load().keys()
+        return keys
+
+    def raw_items(self) -> list[tuple[str, bytes]]:
+        items: list[tuple[str, bytes]] = self._load().raw_items()
+        return items
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = self._load().all()
+        return found
+
+    def __len__(self) -> int:
+        return len(self.keys())
