@@ -100,7 +100,7 @@ def persist(args: argparse.Namespace) -> Outcome:
                 {
                     "entry": name,
                     "key": summary["key"],
-                    "container": getattr(src, "container", None),
+                    "container": src.container,
                     "location": summary["location"],
                     "size": summary["size"],
                     "ttl": args.ttl,
