@@ -130,8 +130,10 @@ class DataFramePipeline(DataFrameTransform):
             return df.assign, values
         if method == "join":
             other = kwargs.get("other")
-            names = other if isinstance(other, list) else [other]
-            kwargs["other"] = [self._target(i, method, n) for n in names]
+            if isinstance(other, list):
+                kwargs["other"] = [self._target(i, method, n) for n in other]
+            else:  # one frame (a list of one would refuse lsuffix/rsuffix)
+                kwargs["other"] = self._target(i, method, other)
             return df.join, kwargs
         if method == "merge":
             kwargs["right"] = self._target(i, method, kwargs.get("right"))

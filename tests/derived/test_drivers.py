@@ -81,6 +81,27 @@ sources:
         - {method: dropna}
         - {method: cols, kwargs: {columns: fare}}
         - {method: apply, kwargs: {func: MOD.add_one}}
+  gone:
+    driver: csv
+    args: {urlpath: '{{ CATALOG_DIR }}gone.csv'}
+  fallback:
+    driver: intake.source.derived.DataFrameTransform
+    args:
+      targets: [gone, trips]
+      target_chooser: first_discoverable
+      transform: copy.copy
+  no_fallback:
+    driver: intake.source.derived.GenericTransform
+    args:
+      targets: [gone]
+      target_chooser: intake.source.derived.first_discoverable
+      transform: copy.copy
+  joined:
+    driver: intake.source.derived.DataFramePipeline
+    args:
+      targets: [trips, zones]
+      steps:
+        - {method: join, kwargs: {other: zones, rsuffix: _z}}
   stacked:
     driver: intake.source.derived.DataFramePipeline
     args:
@@ -255,3 +276,14 @@ def test_dataframe_transform_from_python(cat):
     loose = DataFrameTransform(targets=["trips"], transform="copy.copy")
     with pytest.raises(TargetError, match="not part of a catalog"):
         loose.read()
+
+
+def test_first_discoverable_chooser(cat):
+    _same(cat.fallback.read(), TRIPS)
+    with pytest.raises(RuntimeError, match="no target could be discovered \\(gone: "):
+        cat.no_fallback.read()
+
+
+def test_pipeline_join(cat):
+    out = cat.joined.read()
+    _same(out, TRIPS.join(ZONES, rsuffix="_z"))
