@@ -50,7 +50,7 @@ import sys
 import tempfile
 import time
 
-from _common import child_env, footer, fresh_processes_ms, header, median_ms
+from _common import child_env, footer, header, median_ms
 
 REAL = 3  # sources persisted for real before the synthetic ones
 EXTRA = 5  # more real persists measured in (c)
@@ -255,6 +255,27 @@ def measure_persist(info: dict) -> dict:
             "line_bytes": len(line)}
 
 
+def fresh_processes(codes: dict[str, str], repeats: int, env: dict) -> dict[str, tuple]:
+    """``{name: (wall ms, cpu ms)}``: medians over fresh interpreters running each code,
+    interleaved after a warm-up round. CPU is the child's user + system time, which a
+    loaded machine inflates far less than wall time."""
+    import resource
+
+    walls: dict[str, list[float]] = {k: [] for k in codes}
+    cpus: dict[str, list[float]] = {k: [] for k in codes}
+    for rnd in range(repeats + 1):
+        for name, code in codes.items():
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, env=env)
+            wall = (time.perf_counter() - t0) * 1000
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if rnd:
+                walls[name].append(wall)
+                cpus[name].append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
+    return {k: (statistics.median(walls[k]), statistics.median(cpus[k])) for k in codes}
+
+
 FRESH_OURS = """
 import intake_persist
 cat = intake_persist.open_catalog({cat!r})
@@ -321,12 +342,12 @@ def measure_fresh(info: dict, repeats: int) -> dict:
         "line": FRESH_LINE.format(index=index, tok=tok, skip=len(tok) + 7),
         "json": FRESH_JSON.format(json_index=info["json_index"], tok=tok),
     }
-    out = fresh_processes_ms(codes, repeats, env=env)
+    out: dict = fresh_processes(codes, repeats, env=env)
     # the full YAML parse takes seconds at 10,000 entries: 3 runs, and none past that
     out["yaml"] = None
     if len(entries) <= 10_000:
-        out["yaml"] = fresh_processes_ms({"yaml": FRESH_YAML.format(index=index, tok=tok)},
-                                         min(repeats, 3), env=env)["yaml"]
+        out["yaml"] = fresh_processes({"yaml": FRESH_YAML.format(index=index, tok=tok)},
+                                      min(repeats, 3), env=env)["yaml"]
     out["imported"] = subprocess.run(
         [sys.executable, "-c", PROBE.format(cat=info["cat"], name=name)],
         env=env, capture_output=True, text=True, check=True).stdout.strip()
@@ -392,20 +413,14 @@ def main() -> None:
             print(f"cat.yaml: {a['index_mb']:.2f} MiB; modules imported by the fresh lookup: "
                   f"{a['imported']}")
             e = a["empty"]
-            row("(a) fresh process: import, open_catalog, cat[name] -> copy", a["ours"],
-                f"minus empty interpreter {a['ours'] - e:6.1f} ms")
-            row("    fresh process: import, PersistStore(path)[token]", a["store"],
-                f"minus empty interpreter {a['store'] - e:6.1f} ms")
-            row("    same catalog, persist_mode='never' (no store lookup)", a["never"],
-                f"minus empty interpreter {a['never'] - e:6.1f} ms")
-            row("    raw, fresh process: empty interpreter", e)
-            row("    raw, fresh process: json.load of a JSON index, [token]", a["json"],
-                f"minus empty {a['json'] - e:6.1f} ms")
-            row("    raw, fresh process: read cat.yaml + json.loads(line)", a["line"],
-                f"minus empty {a['line'] - e:6.1f} ms")
+            fresh("(a) fresh process: import, open_catalog, cat[name] -> copy", a["ours"], e)
+            fresh("    fresh process: import, PersistStore(path)[token]", a["store"], e)
+            fresh("    same catalog, persist_mode='never' (no store lookup)", a["never"], e)
+            fresh("    raw, fresh process: empty interpreter", e, None)
+            fresh("    raw, fresh process: json.load of a JSON index, [token]", a["json"], e)
+            fresh("    raw, fresh process: read cat.yaml + json.loads(line)", a["line"], e)
             if a["yaml"] is not None:
-                row("    raw, fresh process: PyYAML C loader parses cat.yaml", a["yaml"],
-                    f"minus empty {a['yaml'] - e:6.1f} ms")
+                fresh("    raw, fresh process: PyYAML C loader parses cat.yaml", a["yaml"], e)
             row("(b) warm cat[name] -> copy, per call", b["ours"], "", 3)
             row("    raw: os.stat(cat.yaml) + json.loads(line), per call", b["raw"], "", 3)
             row("(c) persist one more 1,000-row CSV source", c["total"])
@@ -423,14 +438,26 @@ def main() -> None:
                   + "; index (ms) " + " ".join(f"{t:.1f}" for t in c["index_times"])
                   + "; bytes " + " ".join(f"{x:,}" for x in c["all_bytes"]))
             sys.stdout.flush()
-    print("\n# summary (ms)   entries | (a) fresh catalog, store | raw: json index, line "
-          "| (c) index update, bytes | raw: append, rewrite | fold ms")
+    print("\n# summary, ms (fresh processes: cpu time minus an empty interpreter's)")
+    print("# entries | (a) catalog, store | raw: json index, line | (c) index update, bytes | "
+          "raw: append, rewrite | fold ms, bytes/update")
     for n, a, _b, c in rows:
-        fold = f"{c['fold_ms']:7.0f}" if c["fold_ms"] is not None else "      -"
-        print(f"#            {n:>10,} | {a['ours']:7.1f} {a['store']:7.1f} | "
-              f"{a['json']:7.1f} {a['line']:7.1f} | {c['index']:7.1f} {c['bytes']:9,.0f} | "
-              f"{c['raw_append']:7.1f} {c['raw_rewrite']:7.1f} | {fold}")
+        e = a["empty"][1]
+        fold = (f"{c['fold_ms']:6.0f} {c['fold_bytes'] / FOLD:9,.0f}" if c["fold_ms"] is not None
+                else "     -         -")
+        print(f"# {n:>7,} | {a['ours'][1] - e:6.1f} {a['store'][1] - e:6.1f} | "
+              f"{a['json'][1] - e:6.1f} {a['line'][1] - e:6.1f} | {c['index']:6.1f} "
+              f"{c['bytes']:9,.0f} | {c['raw_append']:6.1f} {c['raw_rewrite']:7.1f} | {fold}")
     footer()
+
+
+def fresh(label: str, ms: tuple, empty: tuple | None) -> None:
+    """A fresh-process figure: wall and CPU time, and both minus an empty interpreter."""
+    wall, cpu = ms
+    extra = ""
+    if empty is not None:
+        extra = f"   minus empty: wall {wall - empty[0]:6.1f}, cpu {cpu - empty[1]:6.1f} ms"
+    print(f"{label:<59}: {wall:7.1f} ms wall, {cpu:7.1f} ms cpu{extra}")
 
 
 def row(label: str, ms: float, extra: str = "", digits: int = 1) -> None:

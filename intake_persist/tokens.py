@@ -9,10 +9,9 @@ two agree.
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
-import hashlib
 import json
+import sys
 import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,8 @@ def _normalize(value: Any) -> Any:
         return [_normalize(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((_normalize(v) for v in value), key=repr)
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+    dt = sys.modules.get("datetime")  # no datetime value exists before it is imported
+    if dt is not None and isinstance(value, (dt.datetime, dt.date, dt.time)):
         return {"__datetime__": value.isoformat()}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -39,6 +39,8 @@ def _normalize(value: Any) -> Any:
 def digest(*parts: Any) -> str:
     """md5 of the canonical JSON of ``parts``: what ``__dask_tokenize__`` returns."""
     text = json.dumps(_normalize(list(parts)), sort_keys=True, separators=(",", ":"))
+    import hashlib
+
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -49,6 +51,8 @@ def token_of(obj: Any) -> str:
     if method is not None and not isinstance(obj, type):
         inner = method()
         if isinstance(inner, str):
+            import hashlib
+
             return hashlib.md5(str((inner,)).encode(), usedforsecurity=False).hexdigest()
     from dask.base import tokenize
 

@@ -5,7 +5,6 @@ mode: the pure decisions behind ``PersistStore.resolve`` and
 from __future__ import annotations
 
 import math
-import numbers
 import time
 import warnings
 from typing import Any
@@ -17,6 +16,8 @@ def check_ttl(ttl: Any) -> float | int | None:
     """``None`` or a real number of seconds >= 0 (bools refused)."""
     if ttl is None:
         return None
+    import numbers
+
     if isinstance(ttl, bool) or not isinstance(ttl, numbers.Real):
         raise ValueError(
             f"ttl must be None (never expires) or a number of seconds >= 0, got {ttl!r}"
@@ -32,6 +33,8 @@ def check_ttl(ttl: Any) -> float | int | None:
 
 
 def check_keep(keep: Any) -> int:
+    import numbers
+
     if isinstance(keep, bool) or not isinstance(keep, numbers.Integral) or keep < 1:
         raise ValueError(f"keep must be an integer >= 1 (copies to keep), got {keep!r}")
     return int(keep)

@@ -458,7 +458,10 @@ class Index:
             hook.apply(entries, state)
         data = entries.render()
         if len(data) >= self.journal_from:
-            entries.metadata["journal"] = 0
+            # past generations (of an index made small again by hand) stay unread
+            gens = [int(i.name) for i in self.backend.listdir(journal.JOURNAL)
+                    if i.isdir and i.name.isdigit()]
+            entries.metadata["journal"] = max(gens) + 1 if gens else 0
             data = entries.render()
         self.backend.write(data, base.tag)  # IndexConflict: retried by update
         self._snap = None

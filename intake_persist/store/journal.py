@@ -32,7 +32,7 @@ is in and retries unless its record is in effect.
 from __future__ import annotations
 
 import json
-import secrets
+import os
 import time
 import warnings
 import zlib
@@ -140,7 +140,7 @@ class Record:
 
     @classmethod
     def new(cls, changes: dict[str, bytes | None], prev: dict[str, str]) -> Record:
-        return cls(-1, -1, secrets.token_hex(8), changes, prev, time_=round(time.time(), 6))
+        return cls(-1, -1, os.urandom(8).hex(), changes, prev, time_=round(time.time(), 6))
 
 
 # --------------------------------------------------------------------------- listing
@@ -163,6 +163,22 @@ def list_slots(backend: Any, base_gen: int) -> Listing:
     """The record slots of generations ``>= base_gen`` (one listing, plus one per
     generation present)."""
     slots: dict[int, list[int]] = {}
+    if backend.is_local:  # names only: no stat of each record
+        root = backend.url(JOURNAL)
+        try:
+            gens = [int(n) for n in os.listdir(root) if n.isdigit()]
+        except OSError:
+            gens = []
+        for g in gens:
+            if g >= base_gen:
+                try:
+                    names = os.listdir(os.path.join(root, f"{g:0{_W}d}"))
+                except OSError:
+                    continue
+                found = sorted(int(n) for n in names if n.isdigit())
+                if found:
+                    slots[g] = found
+        return Listing(base_gen, slots)
     for item in backend.listdir(JOURNAL):
         if not item.isdir or not item.name.isdigit():
             continue

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import copy as _copy
 import datetime as _dt
-import numbers
 import os
 import random
 import time
@@ -41,6 +40,8 @@ REFRESH_LOCK = ".refresh.lock"
 REFRESH_LEASE = 600.0  # seconds: object-store refresh leases older than this are stale
 
 def _check_grace(grace: Any) -> float:
+    import numbers
+
     if isinstance(grace, bool) or not isinstance(grace, numbers.Real) or not float(grace) >= 0:
         raise ValueError(f"grace must be a number of seconds >= 0, got {grace!r}")
     return float(grace)
