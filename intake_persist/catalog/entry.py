@@ -247,11 +247,14 @@ class CatalogEntry:
             return "catalog"
         try:
             cls = self.driver_class()
-            if _derives(cls):  # alias: its target's, found by building (not reading) it
-                return self.build().container
-            return cls.container
-        except ValueError:  # unknown driver, bad target, cycle: describe() still works
+        except ValueError:  # unknown driver: describe() still works
             return None
+        if _derives(cls):  # alias: its target's, found by building (not reading) it
+            try:
+                return self.build().container
+            except Exception:  # noqa: BLE001 - a bad target, a cycle: describe() works
+                return None
+        return cls.container
 
     @property
     def is_catalog(self) -> bool:
@@ -279,8 +282,9 @@ class CatalogEntry:
     def describe(self) -> dict:
         """What the entry is, without reading data: ``args`` and ``driver`` as written,
         ``container`` from the driver class (None for an unknown driver),
-        ``direct_access``, ``metadata`` and the user parameters."""
-        return {
+        ``direct_access``, ``metadata`` and the user parameters; for a derived entry,
+        ``lineage`` too (the tree of its upstream entries)."""
+        out = {
             "name": self.name,
             "description": self.description,
             "driver": copy.deepcopy(self._spec.get("driver")),
@@ -290,6 +294,22 @@ class CatalogEntry:
             "metadata": copy.deepcopy(self.metadata),
             "user_parameters": [p.describe() for p in self.user_parameters.values()],
         }
+        lineage = self._lineage()
+        if lineage is not None:
+            out["lineage"] = lineage
+        return out
+
+    def _lineage(self) -> list | None:
+        """A derived entry's tree of upstream entries, built with default parameters;
+        None for other entries, and for one that cannot be built (a bad target, a
+        cycle), which is described all the same."""
+        try:
+            if not _derives(self.driver_class()):
+                return None
+            lineage: list = self.build().lineage()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001
+            return None
+        return lineage
 
     def __repr__(self) -> str:
         return f"<CatalogEntry {self.name!r} driver={self.driver!r}>"

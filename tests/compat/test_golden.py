@@ -198,6 +198,16 @@ DELIBERATE.append(
 
 DELIBERATE.append(
     Deliberate(
+        "derived-lineage",
+        "describe() of a derived entry adds 'lineage', the tree of its upstream entries "
+        "with their parameters and tokens; intake 0.7.0 has no such key",
+        lambda p, g, o: _in_describe(p) and _last(p) == "lineage" and g is MISSING,
+        cases=frozenset({"derived"}),
+    )
+)
+
+DELIBERATE.append(
+    Deliberate(
         "autoreload-false-reads",
         "a catalog made with autoreload=False is read once at open (and by reload()); "
         "intake 0.7.0 then never reads it and the catalog stays empty",

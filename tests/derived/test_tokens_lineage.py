@@ -226,3 +226,16 @@ def test_alias_passes_its_kwargs_to_the_target(lab):
     assert len(cat.two.read()) == 2
     assert cat.two.describe()["lineage"][0]["parameters"] == {"n": 2}
     assert cat.two.token != cat.two(kwargs={"n": 3}).token
+
+
+def test_lineage_of_a_persisted_derived_entry(lab):
+    cat = lab.catalog(CHAIN)
+    cat.totals.persist()
+    copy = cat.totals
+    assert copy.is_persisted
+    (cleaned,) = copy.describe()["lineage"]  # the entry's, through the copy
+    assert cleaned["name"] == "cleaned" and cleaned["upstream"][0]["name"] == "trips"
+    assert "lineage" not in cat.trips.describe()
+    broken = lab.catalog(CYCLES, name="cycles.yaml", persist_mode="never")
+    info = broken.get_entry("a").describe()
+    assert info["name"] == "a" and "lineage" not in info and info["container"] is None
