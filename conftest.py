@@ -24,6 +24,11 @@ its own temporary directories, so no test touches ``~/.intake``.
 
 Tests that use these fixtures get the matching marker automatically
 (``s3``, ``seaweedfs``, ``distributed``), so ``-m "not seaweedfs"`` works.
+
+The suite runs under pytest-xdist (``-n logical --dist loadgroup``): every worker
+process has its own servers, cluster and temporary folders. Tests marked ``slow``
+(process races, crash trials, stalls) join the xdist group ``slow``, so they run one
+after another on one worker rather than beside each other on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -67,12 +72,15 @@ _FIXTURE_MARKERS = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config, items):
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         for fixture, marker in _FIXTURE_MARKERS.items():
             if fixture in names and marker not in item.keywords:
                 item.add_marker(getattr(pytest.mark, marker))
+        if "slow" in item.keywords and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group("slow"))
 
 
 # --------------------------------------------------------------------------- helpers

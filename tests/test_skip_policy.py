@@ -38,7 +38,7 @@ CASES = textwrap.dedent("""
 """)
 
 
-def _run(tmp_path, switch):
+def _run(tmp_path, switch, extra=()):
     (tmp_path / "test_cases.py").write_text(CASES)
     env = {k: v for k, v in os.environ.items() if k != "INTAKE_PERSIST_NO_SKIP"}
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
@@ -46,7 +46,7 @@ def _run(tmp_path, switch):
         env["INTAKE_PERSIST_NO_SKIP"] = switch
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "skip_policy", "-p", "no:cacheprovider",
-         "-rA", "-q", "test_cases.py"],
+         "-rA", "-q", *extra, "test_cases.py"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )
     lines = [ln for ln in out.stdout.splitlines()
@@ -69,8 +69,11 @@ def test_without_the_switch_skips_stay_skips(tmp_path, switch):
     ]), out
 
 
-def test_with_the_switch_only_deliberate_skips_remain(tmp_path):
-    code, lines, out = _run(tmp_path, "1")
+# the suite runs under pytest-xdist: there the hook runs in the workers, whose reports
+# the controller only prints and counts
+@pytest.mark.parametrize("extra", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_with_the_switch_only_deliberate_skips_remain(tmp_path, extra):
+    code, lines, out = _run(tmp_path, "1", extra)
     assert code == 1, out
     assert lines == sorted([
         "PASSED test_cases.py::test_ok",

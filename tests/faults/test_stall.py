@@ -86,6 +86,7 @@ def test_puts_do_not_wait_for_100_continue(s3_server, s3_bucket):
         assert not [h for h in puts if b"expect:" in h.lower()], puts[0]
 
 
+@pytest.mark.slow  # about 50 s; bounds call times, so not beside the process races
 def test_stalled_requests_are_bounded_and_lose_nothing(s3_server, s3_bucket):
     with FaultProxy(upstream(s3_server), rate=0.1, seed=17, modes={"stall": 1.0},
                     stall=300.0) as proxy:
