@@ -26,6 +26,7 @@ _LAZY = {
     "tokenize": "intake_persist.tokens",
     "IntakePersistError": "intake_persist.errors",
     "persisted": "intake_persist.functions",
+    "Version": "intake_persist.store.versions",
 }
 
 __all__ = [*_LAZY, "store", "__version__"]
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; resolved lazily at run time
     from .store.results import CopyInfo as CopyInfo
     from .store.results import GcReport as GcReport
     from .store.shared import SharedStore
+    from .store.versions import Version as Version
     from .tokens import token_of
 
     tokenize = token_of

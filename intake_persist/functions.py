@@ -106,7 +106,14 @@ class PersistedFunction:
         bound = self._bind(args, kwargs)
         key, rec_args, rec_kwargs = self._key(bound)
         store = self.store
-        copy = store.get(key)
+        try:
+            copy = store.get(key)
+        except OSError as exc:  # the store is a cache: compute without it
+            warnings.warn(
+                f"{self._path}: the persist store {store.path} could not be read "
+                f"({type(exc).__name__}: {exc}); computing the result", RuntimeWarning,
+                stacklevel=2)
+            return self.__wrapped__(*bound.args, **bound.kwargs)
         if copy is not None and not is_expired({"metadata": copy.metadata}):
             kind = (copy.metadata.get("original_metadata") or {}).get("result")
             return copy.to_dask() if kind == "dask" else copy.read()
@@ -114,8 +121,8 @@ class PersistedFunction:
         container, kind = kind_of(result)
         metadata: dict[str, Any] = {"result": kind, "code_token": self._code_token()}
         lineage = upstream(record(dict(bound.arguments)))  # by parameter name
-        if lineage:
-            metadata["lineage"] = lineage
+        if lineage:  # as derived sources record theirs: refresh orders by it
+            metadata["derived_from"] = {"upstream": lineage}
         src = CLASSES[container](self._path, rec_args, rec_kwargs, metadata=metadata)
         src.__dict__["_ip_inner"] = call_digest(self._path, self._code_token(), rec_args,
                                                 rec_kwargs)

@@ -113,6 +113,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _keep(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of copies >= 1, got {text!r}")
+    return value
+
+
 def _add_params(p: argparse.ArgumentParser, help: str) -> None:
     """The repeatable ``-p NAME=VALUE`` option of persist and export."""
     p.add_argument("-p", "--param", dest="params", type=_param, action="append",
@@ -149,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _add(sub, "show", "show everything the store records for one entry")
     p.add_argument("key", metavar="KEY", help="token, unique token prefix, or unique name")
+    p.add_argument("--as-of", metavar="TIME", dest="as_of",
+                   help="the copy that was current then (ISO-8601, like 2026-12-03T11:00Z; "
+                   "no offset: UTC)")
+
+    p = _add(sub, "versions", "list the kept copies of one entry, newest first")
+    p.add_argument("key", metavar="KEY", help="token, unique token prefix, or unique name")
+    p.add_argument("--full", action="store_true",
+                   help="show whole locations (default: fit the terminal)")
 
     p = _add(
         sub,
@@ -211,6 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--delete-detached",
         action="store_true",
         help="also delete the files kept by 'remove --keep-files'",
+    )
+    p.add_argument(
+        "--keep",
+        type=_keep,
+        default=None,
+        metavar="N",
+        help="first cut every entry down to its N newest copies (the others are retired: "
+        "deleted after the grace period)",
     )
     p.add_argument(
         "--grace",

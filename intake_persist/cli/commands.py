@@ -22,6 +22,7 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "list": Command(store_commands.list_entries, views.list_entries),
     "show": Command(store_commands.show, views.show),
+    "versions": Command(store_commands.versions, views.versions),
     "persist": Command(catalog_commands.persist, views.persist, views.persist_errors),
     "refresh": Command(store_commands.refresh, views.refresh, views.refresh_errors),
     "remove": Command(store_commands.remove, views.remove),

@@ -59,7 +59,62 @@ def show(args: argparse.Namespace) -> Outcome:
     store = open_store(args)
     if store is None:
         raise CLIError(f"no entry {args.key!r}: the store {store_url(args)} is empty")
-    return Outcome(record(store.info(resolve_key(store, args.key))))
+    key = resolve_key(store, args.key)
+    info = record(store.info(key))
+    if getattr(args, "as_of", None):
+        info = _as_of(store, key, info, args.as_of)
+    return Outcome(info)
+
+
+def _when(text: str) -> float:
+    """``--as-of`` as epoch seconds; unreadable text is a usage error."""
+    from ..store.versions import to_micros
+
+    try:
+        return to_micros(text) / 1_000_000
+    except ValueError as exc:
+        raise UsageError(f"argument --as-of: {exc}") from None
+
+
+def _as_of(store: Any, key: str, info: dict, text: str) -> dict:
+    """``info`` with the fields of the copy that was current at ``text``."""
+    from ..errors import NoVersionError
+    from ..store.versions import iso
+
+    when = _when(text)
+    try:
+        copy = store.as_of(key, when)
+    except NoVersionError as exc:
+        raise CLIError(str(exc)) from None
+    vid = copy.metadata.get("version")
+    picked = next(v for v in store.versions(key) if v.vid == vid)
+    out = dict(info)
+    out.update({"version": picked.vid, "timestamp": picked.timestamp,
+                "created": iso(picked.timestamp), "size": picked.size,
+                "location": picked.location, "ttl": picked.ttl,
+                "persist_kwargs": picked.persist_kwargs, "current": picked.current,
+                "as_of": iso(when)})
+    for k in ("age", "expired", "state"):
+        out.pop(k, None)
+    return out
+
+
+def versions(args: argparse.Namespace) -> Outcome:
+    """The kept copies of one entry, newest first."""
+    store = open_store(args)
+    if store is None:
+        raise CLIError(f"no entry {args.key!r}: the store {store_url(args)} is empty")
+    key = resolve_key(store, args.key)
+    from ..store.versions import iso
+
+    # created: to the microsecond, so that it can be given back to show --as-of
+    rows = [{"version": v.vid, "created": iso(v.timestamp), "timestamp": v.timestamp,
+             "size": v.size, "location": v.location, "current": v.current, "ttl": v.ttl,
+             "keep": v.keep, "persist_kwargs": v.persist_kwargs}
+            for v in store.versions(key)]
+    name = store.info(key).name
+    return Outcome({"store": store_url(args), "key": key, "name": name,
+                    "versions": R.jsonable(rows)})
 
 
 def refresh(args: argparse.Namespace) -> Outcome:
@@ -176,10 +231,16 @@ def clear(args: argparse.Namespace) -> Outcome:
 def gc(args: argparse.Namespace) -> Outcome:
     """The store's garbage collection report (what it removed, or would remove)."""
     store = open_store(args)
+    pruned: dict[str, list[str]] = {}
+    if store is not None and getattr(args, "keep", None):  # gc --keep: cut, then collect
+        pruned = store.prune(args.keep, dry_run=args.dry_run)
     if store is None:
         report = GcReport(dry_run=args.dry_run)
     else:
         report = store.gc(dry_run=args.dry_run, delete_detached=args.delete_detached)
     found = {k: v for k, v in report.to_dict().items() if k != "dry_run"}
+    for category, urls in pruned.items():
+        if urls:
+            found[category] = list(urls) + list(found.get(category) or [])
     data = {"store": store_url(args), "dry_run": args.dry_run, **R.jsonable(found)}
     return Outcome(data, facts={"categories": list(found), "exists": store is not None})

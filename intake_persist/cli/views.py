@@ -151,6 +151,37 @@ def show(out: Outcome, args: argparse.Namespace) -> None:
         con.print("  (not recorded)")
 
 
+def versions(out: Outcome, args: argparse.Namespace) -> None:
+    data = out.data
+    url, rows = data["store"], data["versions"]
+    con = R.console()
+
+    def build(relative: bool, full: bool) -> Any:
+        table_rows = [
+            [
+                r["version"],
+                r["created"],
+                R.fmt_size(r.get("size")),
+                ("current", "green") if r["current"] else "",
+                _location(r.get("location"), url, relative),
+            ]
+            for r in rows
+        ]
+        columns = [
+            R.Col("VERSION", style="cyan"),
+            R.Col("CREATED"),
+            R.Col("SIZE", justify="right"),
+            R.Col(""),
+            R.Col("IN STORE" if relative else "LOCATION", shrink="middle", min=12, rank=1),
+        ]
+        return R.fit_table(con, columns, table_rows, full=full)
+
+    con.print(_absolute_or_relative(con, build, args.full))
+    label = f"{R.escape(data['name'])} " if data.get("name") else ""
+    con.print(f"{len(rows)} kept {'copy' if len(rows) == 1 else 'copies'} of {label}"
+              f"[cyan]{data['key']}[/cyan] — store: {R.escape(url)}")
+
+
 def refresh(out: Outcome, args: argparse.Namespace) -> None:
     refreshed, failed = out.data["refreshed"], out.data["failed"]
     con = R.console()
@@ -195,6 +226,7 @@ def clear(out: Outcome, args: argparse.Namespace) -> None:
 _GC_VERBS = {
     # category: (done, dry-run)
     "removed": ("removed", "would remove"),
+    "retired": ("retired (deleted after the grace period)", "would retire"),
     "reindexed": ("put back in the index", "would put back in the index"),
     "dropped": ("dropped from the index (files gone)", "would drop from the index"),
     "detached": ("kept (removed from the index; --delete-detached deletes it)",) * 2,

@@ -234,6 +234,13 @@ class FunctionSource(DataSource):
             state.pop(k, None)
         return state
 
+    def describe(self) -> dict[str, Any]:
+        """As any source's, plus ``lineage``: the sources among the arguments."""
+        out = super().describe()
+        record = (self.metadata or {}).get("derived_from") or {}
+        out["lineage"] = list(record.get("upstream") or [])
+        return out
+
     def _get_schema(self) -> Schema:
         return Schema(npartitions=1)
 

@@ -818,6 +818,13 @@ class PersistStore:
         key, entry = self._entry(source_or_key)
         return list_versions(self, key, entry)
 
+    def prune(self, keep: int, dry_run: bool = False) -> dict[str, list[str]]:
+        """Cut every entry down to its ``keep`` newest copies; the others are retired
+        (deleted after the grace period). ``{"retired": [urls], "removed": [urls]}``."""
+        from .versions import prune
+
+        return prune(self, keep, dry_run)
+
     def as_of(self, source_or_key: Any, when: AsOf) -> Any:
         """The newest kept copy of an entry made at or before ``when`` (a datetime,
         naive meaning UTC; an ISO-8601 string; or seconds since the epoch). None is a

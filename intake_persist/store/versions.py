@@ -186,3 +186,52 @@ def pick(records: list[dict[str, Any]], when: Any, key: str,
     raise NoVersionError(
         f"no copy of {key!r}{where} was made at or before {iso(asked)}: the oldest kept "
         f"copy was made at {iso(oldest)}", key=key, as_of=asked, oldest=oldest)
+
+
+def prune(store: Any, keep: int, dry_run: bool = False) -> dict[str, list[str]]:
+    """Cut every entry of ``store`` down to its ``keep`` newest copies (``gc --keep``):
+    the others leave the index and are retired, so they are deleted after the
+    grace period like any pruned copy. Returns ``{"retired": [urls], "removed":
+    [urls]}`` (removed: deleted now, the grace being over); with ``dry_run``
+    nothing changes and ``retired`` lists what would be."""
+    from .freshness import check_keep
+    from .index import Entries
+
+    keep = check_keep(keep)
+    b = store.backend
+
+    def listed(entry: dict[str, Any]) -> list[str]:
+        md = entry.get("metadata") or {}
+        return list(md.get("versions") or ([md["version"]] if md.get("version") else []))
+
+    over = {k: e for k, e in store.index.entries().items() if len(listed(e)) > keep}
+    if dry_run:
+        out = [b.url(layout.data_rel(k, v)) for k, e in sorted(over.items())
+               for v in sorted(listed(e), reverse=True)[keep:]]
+        return {"retired": out, "removed": []}
+    if not over:
+        return {"retired": [], "removed": []}
+
+    def fn(entries: Entries) -> dict[str, list[str]]:
+        dropped: dict[str, list[str]] = {}
+        for key in over:  # only these are read (and written back)
+            if key not in entries:
+                continue
+            vids = sorted(listed(entries[key]), reverse=True)
+            if len(vids) > keep:
+                entry = entries[key]
+                entry["metadata"]["versions"] = vids[:keep]
+                entries[key] = entry
+                dropped[key] = vids[keep:]
+        return dropped
+
+    dropped = store.index.update(fn)
+    report: dict[str, list[str]] = {"retired": [], "removed": []}
+    for key, vids in sorted(dropped.items()):
+        for vid in vids:
+            if layout.is_token(key) and layout.is_vid(vid):
+                store._retire(key, vid, "pruned")
+                report["retired"].append(b.url(layout.data_rel(key, vid)))
+        if layout.is_token(key):
+            store._reap(key, report=report["removed"])
+    return report

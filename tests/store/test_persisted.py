@@ -34,6 +34,11 @@ def frame(n, scale=1.0):
 def double(df):
     CALLS.append("double")
     return df * 2
+
+
+def total(src, column="i"):
+    CALLS.append(column)
+    return pd.DataFrame({{"total": [src.read()[column].sum()]}})
 """
 
 
@@ -172,15 +177,12 @@ def test_xarray_result(local_store):
     xr.testing.assert_identical(got.load(), want)
 
 
-def test_upstream_sources_join_the_lineage(local_store):
-    calls = []
+def test_upstream_sources_join_the_lineage(local_store, module):
+    mod = module()
+    total = persisted(store=local_store)(mod.total)
+    mod.total = total
+    calls = mod.CALLS
     upstream = FrameSource(nparts=2, rows=3, seed=5)
-
-    @persisted(store=local_store)
-    def total(src, column="i"):
-        calls.append(column)
-        return pd.DataFrame({"total": [src.read()[column].sum()]})
-
     assert total(upstream)["total"].tolist() == [15]
     key = total.token(upstream)
     # a copy of the upstream counts as its original
@@ -189,9 +191,16 @@ def test_upstream_sources_join_the_lineage(local_store):
     assert calls == ["i"]
     assert total.token(FrameSource(nparts=2, rows=3, seed=6)) != key
     md = local_store[key].metadata["original_metadata"]
-    assert md["lineage"] == [{"argument": "src", "token": upstream.token,
-                              "name": None, "driver": "store_helpers.FrameSource",
-                              "args": {"nparts": 2, "rows": 3, "seed": 5}}]
+    lineage = [{"argument": "src", "token": upstream.token, "name": None,
+                "driver": "store_helpers.FrameSource",
+                "args": {"nparts": 2, "rows": 3, "seed": 5}}]
+    assert md["derived_from"] == {"upstream": lineage}
+    assert local_store.backtrack(key).describe()["lineage"] == lineage
+    # refresh orders by it: the upstream first, then the function's copy, once each
+    before = local_store.info(upstream).version
+    fresh = local_store.refresh(key, upstream=True)
+    assert calls == ["i", "i"] and fresh.metadata["original_tok"] == key
+    assert local_store.info(upstream).version > before  # refreshed first
 
 
 def test_unrecorded_arguments_cache_but_do_not_refresh(local_store, module):
@@ -246,3 +255,44 @@ def test_default_store_is_the_configured_one(tmp_path, monkeypatch):
 
     assert one() == one() == [1] and calls == [1]
     assert one.token() in PersistStore(str(tmp_path / "configured"))
+
+
+def test_unwritable_store_still_returns_the_result(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    calls = []
+
+    @persisted(store=str(tmp_path / "file" / "store"))
+    def rows():
+        calls.append(1)
+        return [{"a": 1}]
+
+    with pytest.warns(RuntimeWarning, match="persist store .*file/store could not be read.*"
+                      "NotADirectoryError"):
+        assert rows() == [{"a": 1}]
+    assert calls == [1]
+    store = PersistStore(str(tmp_path / "store"))
+    store.persist(FrameSource(nparts=1, rows=1))  # a readable index
+    cached = persisted(store=store)(rows.__wrapped__)
+    # a file where the pending markers go: no copy can be published
+    pending = tmp_path / "store" / "pending"
+    if pending.is_dir():
+        pending.rmdir()
+    pending.write_text("in the way")
+    with pytest.warns(RuntimeWarning, match="could not be persisted into .*store"):
+        assert cached() == [{"a": 1}]
+    assert calls == [1, 1] and len(store) == 1
+
+
+def test_dask_array_result(local_store):
+    da = pytest.importorskip("dask.array")
+    calls = []
+
+    @persisted(store=local_store)
+    def lazy(n):
+        calls.append(n)
+        return da.arange(n, chunks=3)
+
+    lazy(7)
+    got = lazy(7)
+    assert calls == [7] and hasattr(got, "chunks")
+    assert got.compute().tolist() == list(range(7))
