@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import copy as _copy
-import datetime as _dt
 import os
 import random
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -29,9 +29,9 @@ from .freshness import (  # noqa: F401 - check_keep, check_ttl, is_expired: publ
     is_expired,
 )
 from .index import Entries, Index, merge_versions
-from .results import CopyInfo, GcReport
 
 if TYPE_CHECKING:
+    from .results import CopyInfo, GcReport
     from .versions import AsOf, Version
 
 CATALOG_DIR = "{{ CATALOG_DIR }}"
@@ -61,7 +61,8 @@ def _plain(o: Any) -> Any:
         return [_plain(v) for v in o]
     if o is None or isinstance(o, (bool, int, float, str)):
         return o
-    if isinstance(o, (_dt.datetime, _dt.date, _dt.time)):
+    dt = sys.modules.get("datetime")  # no date value exists before it is imported
+    if dt is not None and isinstance(o, (dt.datetime, dt.date, dt.time)):
         return o.isoformat()
     if hasattr(o, "item"):
         return _plain(o.item())
@@ -796,6 +797,8 @@ class PersistStore:
     # ---- listing ------------------------------------------------------------------
     def _info(self, key: str, entry: dict[str, Any], now: float) -> CopyInfo:
         location = (_render_dir(entry.get("args") or {}, self.path) or {}).get("urlpath")
+        from .results import CopyInfo
+
         return CopyInfo.from_entry(key, entry, location, now)
 
     def info(self, key: Any) -> CopyInfo:
@@ -862,6 +865,8 @@ class PersistStore:
         copy_grace = self.grace if grace is None else grace
         grace = DEFAULT_GRACE if grace is None else grace
         b = self.backend
+        from .results import GcReport
+
         report = GcReport(dry_run=dry_run)
         now = time.time()
 
