@@ -107,15 +107,22 @@ class RefreshReport:
 
 # ---- the graph ------------------------------------------------------------------------
 def upstream_tokens(entry: Mapping[str, Any]) -> list[str]:
-    """The upstream tokens an index entry's original records (none for a source that
-    is not derived)."""
+    """The upstream tokens an index entry's original records: a derived source's
+    ``derived_from``, or the ``lineage`` of a ``@persisted`` call (none for other
+    sources)."""
     md = entry.get("metadata") or {}
     orig = md.get("original_source") or {}
     for record in (orig.get("metadata"), md.get("original_metadata")):
-        derived = record.get("derived_from") if isinstance(record, dict) else None
+        if not isinstance(record, dict):
+            continue
+        derived = record.get("derived_from")
         if isinstance(derived, dict):
             ups = derived.get("upstream") or []
-            return [str(u["token"]) for u in ups if isinstance(u, dict) and u.get("token")]
+        elif isinstance(record.get("lineage"), list):
+            ups = record["lineage"]
+        else:
+            continue
+        return [str(u["token"]) for u in ups if isinstance(u, dict) and u.get("token")]
     return []
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from derived_lab import FUNCS, TRIPS
 
+from intake_persist import persisted
 from intake_persist.cli import main
 from intake_persist.errors import DependencyCycleError, RefreshError
 from intake_persist.store import get_store
@@ -208,3 +209,21 @@ def test_cli_refresh_expired_in_order(lab, capsys):
     assert [(s["name"], s["blocked_by"]) for s in doc["skipped"]] == [
         ("cleaned", keys["trips"]), ("totals", keys["cleaned"])]
     assert "skipped 'totals'" in out.err
+
+
+@persisted()
+def dear_trips(trips):
+    """A ``@persisted`` call reading a catalog source."""
+    df = trips.read()
+    return df[df.fare > 4].reset_index(drop=True)
+
+
+def test_a_persisted_function_refreshes_after_the_sources_it_read(lab):
+    cat = lab.catalog(CATALOG)
+    trips_key = cat.trips.persist().metadata["original_tok"]
+    assert len(dear_trips(cat.trips)) == 2
+    (key,) = [k for k in get_store() if k != trips_key]
+    lab.write_csv("trips.csv", NEW_TRIPS)
+    report = refresh_in_order(get_store(), [key], upstream=True)
+    assert report.ok and report.order == [trips_key, key]
+    assert len(get_store()[key].read()) == 5  # fares * 100: all but the missing one
