@@ -49,7 +49,10 @@ def import_name(path: str) -> Any:
     for module, attrs in candidates:
         try:
             obj: Any = importlib.import_module(module)
-        except ImportError:
+        except ModuleNotFoundError as exc:
+            missing = exc.name or ""
+            if missing and module != missing and not module.startswith(missing + "."):
+                raise  # the module exists, but something it imports does not
             continue
         try:
             for attr in attrs:

@@ -287,3 +287,25 @@ def test_first_discoverable_chooser(cat):
 def test_pipeline_join(cat):
     out = cat.joined.read()
     _same(out, TRIPS.join(ZONES, rsuffix="_z"))
+
+
+def test_transform_paths_that_do_not_import(lab):
+    (lab.root / f"{lab.mod}_broken.py").write_text("import no_such_dependency_here\n")
+    cat = lab.catalog(
+        f"""
+        sources:
+          trips: {{driver: csv, args: {{urlpath: '{{{{ CATALOG_DIR }}}}trips.csv'}}}}
+          missing:
+            driver: intake.source.derived.DataFrameTransform
+            args: {{targets: [trips], transform: {lab.mod}.no_such_function}}
+          broken:
+            driver: intake.source.derived.DataFrameTransform
+            args: {{targets: [trips], transform: {lab.mod}_broken.clean}}
+        """,
+        persist_mode="never",
+    )
+    with pytest.raises(ImportError, match=f"cannot import '{lab.mod}.no_such_function'"):
+        cat.missing.read()
+    with pytest.raises(ModuleNotFoundError, match="no_such_dependency_here"):
+        cat.broken.token  # noqa: B018
+    assert cat.get_entry("broken").container == "dataframe"
