@@ -96,12 +96,15 @@ sources:
       targets: [gone]
       target_chooser: intake.source.derived.first_discoverable
       transform: copy.copy
+  zone_names:
+    driver: columns
+    args: {targets: [zones], columns: [zone]}
   joined:
     driver: intake.source.derived.DataFramePipeline
     args:
-      targets: [trips, zones]
+      targets: [trips, zone_names]
       steps:
-        - {method: join, kwargs: {other: zones, rsuffix: _z}}
+        - {method: join, kwargs: {other: zone_names, how: inner}}
   stacked:
     driver: intake.source.derived.DataFramePipeline
     args:
@@ -286,7 +289,7 @@ def test_first_discoverable_chooser(cat):
 
 def test_pipeline_join(cat):
     out = cat.joined.read()
-    _same(out, TRIPS.join(ZONES, rsuffix="_z"))
+    _same(out, TRIPS.join(ZONES[["zone"]], how="inner"))
 
 
 def test_transform_paths_that_do_not_import(lab):
