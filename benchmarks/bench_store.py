@@ -49,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 from _common import child_env, footer, header, median_ms
 
@@ -388,16 +389,103 @@ def measure_warm(info: dict, repeats: int) -> dict:
     return {"ours": per_ours, "raw": per_raw, "yaml_ms": yaml_ms}
 
 
+def s3_index_objects(fs, root: str) -> dict:
+    """``{key: (etag, size)}`` of cat.yaml and the journal of an S3 store."""
+    out = {}
+    for path, info in fs.find(root, detail=True).items():
+        rel = path[len(root.split("://", 1)[-1]) + 1:]
+        if rel == "cat.yaml" or rel.startswith("journal/"):
+            out[rel] = (info.get("ETag"), info["size"])
+    return out
+
+
+def measure_s3(info: dict) -> dict:
+    """(d): the same index (cat.yaml as the local store left it) on moto's S3 server;
+    persist more sources: bytes written to the index and requests per persist; then
+    one fold. Raw: one PUT of a JSON line as its own object, one PUT of a file of
+    cat.yaml's size."""
+    import s3fs
+    from bench_s3 import REQUESTS, new_bucket, start_moto
+
+    from intake_persist.sources.csv import CSVSource
+    from intake_persist.store import PersistStore
+
+    if "server" not in _MOTO:
+        _MOTO["server"] = start_moto()
+    bucket = new_bucket()
+    root = f"s3://{bucket}/store"
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    with open(os.path.join(info["store"], "cat.yaml"), "rb") as f:
+        index_bytes = f.read()
+    fs.pipe(f"{root}/cat.yaml", index_bytes)
+    data = os.path.join(os.path.dirname(info["cat"]), "data")
+    store = PersistStore(root)
+    index_times: list[float] = []
+    orig_update = store.index.update
+
+    def timed_update(fn, *a, **k):
+        t0 = time.perf_counter()
+        try:
+            return orig_update(fn, *a, **k)
+        finally:
+            index_times.append((time.perf_counter() - t0) * 1000)
+
+    store.index.update = timed_update
+    nbytes, requests, totals = [], [], []
+    for i in range(EXTRA):
+        path = os.path.join(data, f"s3_{i}.csv")
+        write_csv(path, 1000 + i)
+        before = s3_index_objects(fs, root)
+        REQUESTS.take()
+        t0 = time.perf_counter()
+        store.persist(CSVSource(urlpath=path))
+        totals.append((time.perf_counter() - t0) * 1000)
+        log = REQUESTS.take()
+        after = s3_index_objects(fs, root)
+        nbytes.append(sum(v[1] for k, v in after.items() if before.get(k) != v))
+        requests.append(log)
+    del store.index.update
+    line = b"x" * 900
+    raw_put = median_ms(lambda: fs.pipe(f"{root}-raw/journal/{uuid.uuid4().hex}", line), EXTRA)
+    raw_rewrite = median_ms(lambda: fs.pipe(f"{root}-raw/cat.yaml", index_bytes), 3)
+    before = s3_index_objects(fs, root)
+    REQUESTS.take()
+    t0 = time.perf_counter()
+    folded = PersistStore(root).index.fold(close=True)
+    fold_ms = (time.perf_counter() - t0) * 1000
+    fold_requests = len(REQUESTS.take())
+    after = s3_index_objects(fs, root)
+    fold_bytes = sum(v[1] for k, v in after.items() if before.get(k) != v)
+    kinds: dict[str, int] = {}
+    for method, _path, query, cond in requests[len(requests) // 2]:
+        what = "LIST" if method == "GET" and ("list-type" in query or "prefix" in query) else method
+        what += " (conditional)" if cond else ""
+        kinds[what] = kinds.get(what, 0) + 1
+    return {"total": statistics.median(totals), "index": statistics.median(index_times),
+            "bytes": statistics.median(nbytes), "all_bytes": nbytes,
+            "requests": statistics.median(len(r) for r in requests), "kinds": kinds,
+            "raw_put": raw_put, "raw_rewrite": raw_rewrite,
+            "fold_ms": fold_ms if folded else None, "fold_bytes": fold_bytes,
+            "fold_requests": fold_requests, "index_mb": len(index_bytes) / 2**20}
+
+
+_MOTO: dict = {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100,1000,10000,100000")
     parser.add_argument("--repeats", type=int, default=11)
+    parser.add_argument("--s3-sizes", default="1000,10000",
+                        help="sizes also measured on moto's S3 server (needs moto[server])")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    s3_sizes = {int(s) for s in args.s3_sizes.split(",") if s}
     header(args.repeats)
     print(f"# each store: {REAL} real persists + synthetic entries written into cat.yaml, "
           f"1 real persist + a fold; {EXTRA} more real persists in (c)")
     rows = []
+    s3rows: list = []
     for n in sizes:
         with tempfile.TemporaryDirectory() as root:
             info = populate(root, n)
@@ -437,6 +525,22 @@ def main() -> None:
             print("    runs: persist (ms) " + " ".join(f"{t:.0f}" for t in c["totals"])
                   + "; index (ms) " + " ".join(f"{t:.1f}" for t in c["index_times"])
                   + "; bytes " + " ".join(f"{x:,}" for x in c["all_bytes"]))
+            if n in s3_sizes:
+                d = measure_s3(info)
+                s3rows.append((n, d))
+                row(f"(d) S3 (moto): persist one more source, cat.yaml {d['index_mb']:.2f} MiB",
+                    d["total"])
+                row("    of which the index update (Index.update)", d["index"],
+                    f"wrote {d['bytes']:,.0f} bytes to the index")
+                print(f"    requests per persist: {d['requests']:.0f} in all; "
+                      "of one persist: " + ", ".join(f"{k} {v}" for k, v in
+                                                     sorted(d["kinds"].items())))
+                row("    raw: one PUT of a 900-byte object", d["raw_put"])
+                row("    raw: one PUT of a file of cat.yaml's size", d["raw_rewrite"])
+                if d["fold_ms"] is not None:
+                    row("    one fold of the journal into cat.yaml", d["fold_ms"],
+                        f"wrote {d['fold_bytes']:,} bytes in {d['fold_requests']} requests")
+                print("    runs: bytes " + " ".join(f"{x:,}" for x in d["all_bytes"]))
             sys.stdout.flush()
     print("\n# summary, ms (fresh processes: cpu time minus an empty interpreter's)")
     print("# entries | (a) catalog, store | raw: json index, line | (c) index update, bytes | "
@@ -448,6 +552,9 @@ def main() -> None:
         print(f"# {n:>7,} | {a['ours'][1] - e:6.1f} {a['store'][1] - e:6.1f} | "
               f"{a['json'][1] - e:6.1f} {a['line'][1] - e:6.1f} | {c['index']:6.1f} "
               f"{c['bytes']:9,.0f} | {c['raw_append']:6.1f} {c['raw_rewrite']:7.1f} | {fold}")
+    for n, d in s3rows:
+        print(f"# S3 {n:>7,} | index update {d['index']:6.1f} ms, {d['bytes']:7,.0f} bytes, "
+              f"{d['requests']:.0f} requests per persist | fold {d['fold_bytes']:,} bytes")
     footer()
 
 

@@ -153,6 +153,11 @@ class Listing:
         self.base_gen = base_gen
         self.slots = slots
 
+    def contiguous(self) -> bool:
+        """True when every generation listed holds slots 1..n: records are deleted only
+        after a fold (which changed ``cat.yaml``), the close record, the last one, kept."""
+        return all(s[-1] == len(s) for s in self.slots.values())
+
     def keys(self) -> Iterator[tuple[int, int]]:
         for g in sorted(self.slots):
             for s in self.slots[g]:
