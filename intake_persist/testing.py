@@ -40,7 +40,7 @@ import pytest
 
 from .errors import IndexConflict
 from .store import layout
-from .store.backends import backend_for
+from .store.backends import Backend, backend_for
 from .store.index import Index
 
 __all__ = ["BackendContract", "IndependentReader"]
@@ -117,7 +117,9 @@ def _run_at_once(go: Any, n: int, timeout: float) -> None:
 
 
 class BackendContract:
-    """read / tag / write / create_only / locked, and the file and marker helpers."""
+    """The :class:`~intake_persist.store.backends.Backend` interface: the index (read,
+    tag, write, locked), files, writers' markers, the advisory lock and what the
+    capability flags promise."""
 
     cls_name: str = ""  # the expected backend class name
     threads = 6
@@ -128,7 +130,7 @@ class BackendContract:
 
     @pytest.fixture
     def make(self, backend_url, storage_options):
-        return lambda: backend_for(backend_url, storage_options)
+        return lambda: backend_for(backend_url, **storage_options)
 
     @pytest.fixture
     def backend(self, make):
@@ -143,6 +145,18 @@ class BackendContract:
     # ---- the index part ---------------------------------------------------------------
     def test_class(self, backend):
         assert type(backend).__name__ == self.cls_name
+        assert isinstance(backend, Backend)
+        for flag in ("local_paths", "uses_lock_file", "supports_claim_locks"):
+            assert isinstance(getattr(backend, flag), bool), flag
+
+    def test_local_paths_flag(self, backend, reader):
+        backend.put("tok/file", b"abc")
+        assert reader.cat("tok/file") == b"abc"
+        if backend.local_paths:  # plain paths: the OS reads them
+            with open(backend.url("tok/file"), "rb") as f:
+                assert f.read() == b"abc"
+        else:
+            assert "://" in backend.url("tok/file")
 
     def test_absent(self, backend, reader):
         assert backend.read() == (None, None)
@@ -194,6 +208,8 @@ class BackendContract:
                 backend.write(b"v1", None)
         assert backend.read()[0] == b"v1"
         assert reader.cat(layout.INDEX) == b"v1"
+        # the flag says whether a lock file is left beside the index
+        assert reader.exists(layout.LOCK) is backend.uses_lock_file
 
     # ---- create-only publication ------------------------------------------------------
     def test_create_only(self, backend, make, reader):
@@ -294,6 +310,56 @@ class BackendContract:
         assert reader.cat(rel) is None
         with make().dead_writer(rel, grace=3600) as dead:
             assert dead  # no marker: nobody writes
+
+    def test_claim_lock_outlives_grace(self, backend, make):
+        """With ``supports_claim_locks``, a live writer is alive whatever the grace."""
+        rel = layout.writing_rel("3" * 32, layout.new_vid())
+        claim = backend.claim(rel)
+        try:
+            time.sleep(0.01)
+            with make().dead_writer(rel, grace=0) as dead:
+                assert not (dead and backend.supports_claim_locks)
+        finally:
+            backend.release(claim)
+
+    def test_advisory_lock_has_one_holder(self, make, reader):
+        rel = "4" * 32 + "/.refresh.lock"
+        first, second = make(), make()
+        held, entered, leave = threading.Event(), threading.Event(), threading.Event()
+
+        def hold():
+            with first.advisory_lock(rel):
+                held.set()
+                leave.wait(timeout=30)
+
+        def wait_for_it():
+            held.wait(timeout=30)
+            with second.advisory_lock(rel):
+                entered.set()
+
+        threads = [threading.Thread(target=hold), threading.Thread(target=wait_for_it)]
+        for t in threads:
+            t.start()
+        assert held.wait(timeout=30)
+        assert not entered.wait(timeout=0.5)  # not while the first one holds it
+        leave.set()
+        assert entered.wait(timeout=30)
+        for t in threads:
+            t.join(timeout=30)
+
+    def test_write_data(self, backend, reader):
+        def fn():
+            backend.put("tok/v1/part.0", b"data")
+            return 42
+
+        assert backend.write_data("tok/v1", fn) == 42
+        assert reader.cat("tok/v1/part.0") == b"data"
+
+        def broken():
+            raise ValueError("not a storage failure")
+
+        with pytest.raises(ValueError, match="not a storage failure"):
+            backend.write_data("tok/v2", broken)
 
     def test_dead_writer_of_another_host_after_grace(self, backend):
         rel = layout.writing_rel("1" * 32, layout.new_vid())

@@ -27,7 +27,7 @@ _stores: dict[tuple[str, str], PersistStore] = {}
 _fast: dict[tuple[Any, ...], PersistStore] = {}
 _lock = threading.Lock()
 _SUBMODULES = {"layout", "backends", "index", "journal", "offsets", "persist_store", "export",
-               "s3", "retry"}
+               "retry"}
 
 
 def get_store() -> PersistStore:

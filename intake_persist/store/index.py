@@ -26,10 +26,13 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterator, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexConflict, IndexDamaged  # noqa: F401
 from . import journal, layout, offsets
+
+if TYPE_CHECKING:
+    from .backends import Backend
 
 HEADER = b"# intake_persist store index (format 1): a catalog, one entry per line.\n"
 _HEADER_PREFIX = b"# intake_persist store index"
@@ -341,7 +344,7 @@ class Index:
     #: records per journal generation; the writer of the last one folds them in
     fold_records: int = journal.FOLD_RECORDS
 
-    def __init__(self, backend: Any):
+    def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self._snap: Any = None  # a Snapshot, or an offsets.OffsetsBase
         self._view: journal.View | None = None
@@ -359,8 +362,8 @@ class Index:
             return snap
         if tag is None:  # nothing persisted yet
             snap = Snapshot(None, None)
-        elif self.backend.is_local and (cached := offsets.OffsetsBase.open(
-                self.backend.root, self.backend.index_path, tag)) is not None:
+        elif self.backend.local_paths and (cached := offsets.OffsetsBase.open(
+                self.backend.root, self.backend.url(layout.INDEX), tag)) is not None:
             snap = cached  # a large index: read entry by entry
         else:
             data, tag = self.backend.read()
@@ -582,7 +585,7 @@ class Index:
                     time.sleep(random.uniform(0.005, 0.05))
                     continue
                 self._snap = Snapshot(data, tag)
-                if b.is_local:
+                if b.local_paths:
                     offsets.write(b.root, tag, md, offsets.value_spans(_enc(md).encode(), items))
                 self._tidy(listing, last)
                 return True
@@ -660,7 +663,7 @@ class Index:
                 self.backend.rm(journal.JOURNAL)
                 self.backend.rm(layout.INDEX)
             self._snap = self._view = None
-            if self.backend.is_local:  # removed while held: the next locker makes a new one
+            if self.backend.uses_lock_file:  # removed while held: the next locker makes one
                 self.backend.rm(layout.LOCK)
         return True
 

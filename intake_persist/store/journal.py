@@ -168,7 +168,7 @@ def list_slots(backend: Any, base_gen: int) -> Listing:
     """The record slots of generations ``>= base_gen`` (one listing, plus one per
     generation present)."""
     slots: dict[int, list[int]] = {}
-    if backend.is_local:  # names only: no stat of each record
+    if backend.local_paths:  # names only: no stat of each record
         root = backend.url(JOURNAL)
         try:
             gens = [int(n) for n in os.listdir(root) if n.isdigit()]

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import copy as _copy
-import os
-import random
 import sys
 import time
 import warnings
@@ -37,7 +35,6 @@ if TYPE_CHECKING:
 CATALOG_DIR = "{{ CATALOG_DIR }}"
 DEFAULT_GRACE = 3600.0
 REFRESH_LOCK = ".refresh.lock"
-REFRESH_LEASE = 600.0  # seconds: object-store refresh leases older than this are stale
 
 def _check_grace(grace: Any) -> float:
     import numbers
@@ -209,15 +206,10 @@ class PersistStore:
             conf = config.load_conf()
             path = config.persist_path(conf)
             storage_options = {**config.persist_storage_options(conf), **storage_options}
-        from .._io import protocol
-
-        if protocol(str(path)) in ("s3", "s3a"):  # bounded waits on every request
-            from .s3 import with_timeouts
-
-            storage_options = with_timeouts(storage_options)
-        self.storage_options = dict(storage_options)
-        self.backend = backend_for(path, self.storage_options)
+        self.backend = backend_for(path, **storage_options)
         self.backend.retry_policy = self.retry_policy
+        # as the backend takes them (S3: with timeouts), for the copies' readers
+        self.storage_options = dict(self.backend.storage_options)
         self.path = self.backend.url()
         self.index = Index(self.backend)
         self.index.hook = _PendingFold(self)
@@ -295,7 +287,7 @@ class PersistStore:
         its reader, the read goes on from the index's current copy or the original
         (``mode`` decides), or fails with :class:`~intake_persist.errors.CopyGoneError`."""
         args = _render_dir(_copy.deepcopy(entry.get("args") or {}), self.path)
-        if self.storage_options and not self.backend.is_local:
+        if self.storage_options and not self.backend.local_paths:
             args.setdefault("storage_options", dict(self.storage_options))
         md = _copy.deepcopy(entry.get("metadata") or {})
         md.setdefault("original_tok", key)
@@ -360,63 +352,16 @@ class PersistStore:
             return copy
 
     @contextlib.contextmanager
-    def _refresh_lock(self, key: str, timeout: float = 3600) -> Iterator[None]:
+    def _refresh_lock(self, key: str) -> Iterator[None]:
         """One refresh of a token at a time, so that processes finding the same expired
-        copy do not all re-persist it. Local stores: a file lock. Other stores: a lease
-        (see :meth:`_refresh_lease`). Only an optimisation: two refreshes at once are
-        safe (the newer copy wins), so a stuck holder is waited for a while only."""
+        copy do not all re-persist it: the backend's advisory lock (local: a file lock,
+        others: a lease). Only an optimisation: two refreshes at once are safe (the
+        newer copy wins), so a stuck holder is waited for a while only."""
         if not layout.is_token(key):
             yield
             return
-        if not self.backend.is_local:
-            with self._refresh_lease(key):
-                yield
-            return
-        from filelock import FileLock, Timeout
-
-        path = self.backend.url(f"{key}/{REFRESH_LOCK}")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        lock = FileLock(path, thread_local=False)
-        try:
-            lock.acquire(timeout=timeout)
-        except Timeout:  # a stuck refresher: go ahead anyway
+        with self.backend.advisory_lock(f"{key}/{REFRESH_LOCK}"):
             yield
-            return
-        try:
-            yield
-        finally:
-            lock.release()
-
-    @contextlib.contextmanager
-    def _refresh_lease(self, key: str) -> Iterator[None]:
-        """Object stores: the marker ``<token>/.refresh.lock`` created create-only (host,
-        pid, time). Others wait for it to go; a holder that died (same machine: its pid
-        is gone; elsewhere: older than ``REFRESH_LEASE``) loses it; after
-        ``REFRESH_LEASE`` a waiter goes ahead anyway."""
-        b = self.backend
-        rel = f"{key}/{REFRESH_LOCK}"
-        deadline = time.monotonic() + REFRESH_LEASE
-        claim = None
-        delay = 0.02
-        while claim is None:
-            try:
-                claim = b.claim(rel)
-                break
-            except FileExistsError:
-                pass
-            with b.dead_writer(rel, REFRESH_LEASE) as dead:
-                if dead:
-                    b.rm(rel)  # a stale lease: take it over
-                    continue
-            if time.monotonic() > deadline:
-                break
-            time.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, 0.5)
-        try:
-            yield
-        finally:
-            if claim is not None:
-                b.release(claim)
 
     # ---- persisting ---------------------------------------------------------------
     def persist(self, source: Any, ttl: Any = None, keep: int = 1,
@@ -479,19 +424,7 @@ class PersistStore:
                          storage_options=self.storage_options or None,
                          progress=progress, **kwargs)
 
-        if self.backend.is_local:
-            from .backends import writing
-
-            with writing(self.backend.root, self.backend.url(data_rel), "write the copy"):
-                return attempt()
-        from . import retry
-
-        def start_over(exc: BaseException, wait: float) -> None:
-            self.backend.rm(data_rel)
-
-        return retry.call(attempt, store=self.backend.root, where=self.backend._where(),
-                          operation="write copy data", key=data_rel,
-                          policy=self.retry_policy, on_retry=start_over)
+        return self.backend.write_data(data_rel, attempt)
 
     def _make_entry(self, source: Any, token: str, vid: str, info: dict[str, Any], started: float,
                     ttl: Any, keep: int, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -1052,11 +985,11 @@ class PersistStore:
 
     @staticmethod
     def _tmp_dead(parsed: tuple[str, str, int], item: Any, now: float, grace: float) -> bool:
-        from .backends import _pid_alive
+        from .backends.markers import pid_alive
 
         _base, host, pid = parsed
         if host == layout.hostname():
-            return not _pid_alive(pid)
+            return not pid_alive(pid)
         return item.mtime is not None and now - item.mtime > grace
 
 

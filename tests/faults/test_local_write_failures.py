@@ -196,7 +196,7 @@ def test_write_errors_name_store_and_path(tmp_path):
     """In-process: the same refusal raised as the library's error class."""
     store = PersistStore(str(tmp_path / "store"))
     with pytest.raises(StoreWriteError) as err:
-        from intake_persist.store.backends import writing
+        from intake_persist.store.backends.local import writing
 
         with writing(store.path, "/x/y", "write"):
             raise OSError(errno.ENOSPC, "No space left on device")

@@ -16,8 +16,8 @@ from faultproxy import FaultProxy, read_http_message, read_request_head
 from store_helpers import FrameSource
 
 from intake_persist.errors import IntakePersistError
+from intake_persist.store.backends.s3 import DEFAULT_TIMEOUTS, with_timeouts
 from intake_persist.store.persist_store import PersistStore
-from intake_persist.store.s3 import DEFAULT_TIMEOUTS, with_timeouts
 
 NO_POOL = {"connector_args": {"force_close": True, "keepalive_timeout": None}}
 BOUND = 60.0  # docs/persisting.rst: a call with at most one stalled request

@@ -58,10 +58,10 @@ def test_contract_reads_results_without_the_backend(tmp_path):
     elsewhere.mkdir()
 
     def make_good():
-        return backend_for(good, {})
+        return backend_for(good)
 
     def make_bad():
-        return backend_for(bad, {})
+        return backend_for(bad)
 
     suite.test_create_then_read(make_good(), make_good, IndependentReader(good))
     with pytest.raises(AssertionError):

@@ -132,7 +132,7 @@ def test_many_threads(store):
     """Threads with their own store objects (local disk and S3: fewer there, the
     multi-process test on SeaweedFS is in tests/integration)."""
     st = store
-    nthreads, rounds = (8, 3) if st.backend.is_local else (4, 2)
+    nthreads, rounds = (8, 3) if st.backend.local_paths else (4, 2)
     errors = []
 
     def work(i):

@@ -61,7 +61,7 @@ def test_empty_store_lookup_is_a_stat(store):
     assert FrameSource() not in store
     assert list(store) == [] and len(store) == 0
     assert ls(store) == []  # looking does not create anything
-    if store.backend.is_local:
+    if store.backend.local_paths:
         assert not os.path.exists(store.path)
 
 

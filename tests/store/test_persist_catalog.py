@@ -128,7 +128,7 @@ def test_clear_removes_index_lock_and_empty_folder(store):
     assert "cat.yaml" in ls(store)
     store.clear()
     assert ls(store) == []  # no cat.yaml, no lock, no token folder
-    if store.backend.is_local:
+    if store.backend.local_paths:
         assert not os.path.exists(store.path)  # the folder too: nothing else was in it
     assert len(store) == 0 and list(PersistStore(store.path)) == []
     # the store works again afterwards, with the same object

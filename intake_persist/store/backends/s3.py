@@ -15,7 +15,7 @@ conflict is recognised from the botocore error chained as ``__cause__`` (see
 
 ``read()`` takes the body and the ETag from one ``GetObject``, so they always match;
 ``write(data, expected_tag)`` is one conditional ``PutObject`` and raises
-:class:`~.backends.IndexConflict` when another writer got there first (``Index.update``
+:class:`~intake_persist.errors.IndexConflict` when another writer got there first (``Index.update``
 then reads again and retries); ``create_only`` publishes per-copy metadata and
 writing markers. ``locked()`` does nothing: correctness comes from the conditions.
 
@@ -30,16 +30,17 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import IndexConflict, StoreUnavailableError
-from . import layout, retry
-from .backends import FsspecBackend, register_backend
+from ...errors import IndexConflict
+from .. import layout
+from .fsspec import FsspecBackend
 
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
 
 #: Seconds to wait for a connection, and for each read of an answer, on every
 #: request (settable as storage options ``connect_timeout`` / ``read_timeout`` or in
 #: ``config_kwargs``). A request that stalls longer fails with a timeout, which is
-#: transient: botocore, s3fs and :mod:`.retry` try it again within their budgets.
+#: transient: botocore, s3fs and :mod:`~intake_persist.store.retry` try it again
+#: within their budgets.
 DEFAULT_TIMEOUTS = {"connect_timeout": 5.0, "read_timeout": 15.0}
 
 
@@ -121,8 +122,9 @@ def _is_not_found(exc: BaseException) -> bool:
 class S3Backend(FsspecBackend):
     """A persist path on S3 (``s3://bucket/prefix``), updated with conditional writes."""
 
-    def __init__(self, root: str, **storage_options: Any):
-        super().__init__(root, **storage_options)
+    def __init__(self, root: str, **storage_options: Any) -> None:
+        # bounded waits on every request (see with_timeouts)
+        super().__init__(root, **with_timeouts(storage_options))
         if not hasattr(self.fs, "_call_s3"):  # pragma: no cover - another s3 implementation
             raise TypeError(f"S3Backend needs s3fs, got {type(self.fs).__name__} for {root}")
         drop_expect_continue(self.fs)
@@ -134,31 +136,11 @@ class S3Backend(FsspecBackend):
     def _key(self, rel: str) -> str:
         return f"{self._key_root}/{rel}" if self._key_root else rel
 
-    def _where(self) -> str:
+    def where(self) -> str:
         endpoint = getattr(self.fs, "endpoint_url", None) or (
             (self.storage_options.get("client_kwargs") or {}).get("endpoint_url")
         )
         return f"{self.root}" + (f" (endpoint {endpoint})" if endpoint else "")
-
-    @contextlib.contextmanager
-    def errors(self, doing: str = "") -> Iterator[None]:
-        """Network failures become :class:`~intake_persist.errors.StoreUnavailableError`
-        (a ``ConnectionError``) naming the store (botocore's own connection errors are
-        not ``OSError`` subclasses, and say only the endpoint). No retry here: for
-        code that talks to the store through fsspec itself. ``doing``: what was going
-        on, when it may involve more than the store."""
-        try:
-            yield
-        except (OSError, IndexConflict):
-            raise
-        except Exception as exc:
-            if retry.is_transient(exc) or retry._is_botocore_error(exc):
-                what = f"network error while {doing}" if doing else "cannot reach"
-                raise StoreUnavailableError(
-                    f"{what} the persist store {self._where()}: {exc}",
-                    store=self.root, operation=doing or None,
-                ) from exc
-            raise
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         from fsspec.asyn import sync
@@ -238,7 +220,7 @@ class S3Backend(FsspecBackend):
 
     def _already_written(self, key: str, data: bytes) -> str | None:
         """The ETag if ``key`` holds exactly ``data``: a request whose answer was lost
-        and that was retried (by botocore, s3fs or :mod:`.retry`) fails its own
+        and that was retried (by botocore, s3fs or :mod:`~intake_persist.store.retry`) fails its own
         condition. The check read is itself retried; only "not found" means no."""
         try:
             current, etag = self._get(key)
@@ -285,6 +267,3 @@ class S3Backend(FsspecBackend):
         if not self.listdir(rel):
             self._rm_dir_object(rel)
 
-
-register_backend("s3", S3Backend)
-register_backend("s3a", S3Backend)
