@@ -80,8 +80,6 @@ def writing(store: str, path: str, doing: str) -> Iterator[None]:
         raise err from exc
 
 
-
-
 class LocalBackend(Backend):
     """A persist path on the local filesystem (or a mounted share)."""
 
