@@ -166,7 +166,8 @@ def bench(args) -> None:
 
 
 def bench_big(args) -> None:
-    with tempfile.TemporaryDirectory(dir=os.path.dirname(DATA)) as tmp:
+    os.makedirs(DATA, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=DATA) as tmp:  # git-ignored, on the disk
         csv = os.path.join(tmp, "big.csv")
         make_csv(csv, 10**12, max_bytes=int(args.big_gib * 2**30))
         size = os.path.getsize(csv)

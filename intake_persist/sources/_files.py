@@ -47,14 +47,18 @@ def expand_paths(
         if has_glob(path):
             info = fs.glob(path, detail=True)
             paths.extend(sorted(p for p, d in info.items() if d.get("type") != "directory"))
-        elif dir_suffixes is not None and fs.isdir(path):
-            saw_dir = True
-            found = sorted(
-                p
-                for p in fs.find(path)
-                if p.endswith(dir_suffixes) and not _hidden(p[len(path.rstrip("/")) :])
-            )
-            paths.extend(found)
+        elif dir_suffixes is not None:
+            # one listing tells a folder from a file (isdir first cost an object
+            # store a HEAD and a LIST more)
+            root = path.rstrip("/")
+            found = fs.find(path)
+            inside = [p for p in found if p.rstrip("/") != root]
+            if inside or (not found and fs.isdir(path)):
+                saw_dir = True
+                paths.extend(sorted(p for p in inside
+                                    if p.endswith(dir_suffixes) and not _hidden(p[len(root):])))
+            else:
+                paths.append(path)
         else:
             paths.append(path)
     if must_exist and not paths and not saw_dir:
@@ -69,6 +73,36 @@ def compression_for(compression: str | None, path: str) -> str | None:
 
         return infer_compression(path)
     return compression
+
+
+def local_files(
+    urlpath: str | list | tuple, storage_options: dict | None, dir_suffixes: tuple[str, ...]
+) -> list[str] | None:
+    """The files of a local ``urlpath`` without globs, listed as :func:`expand_paths`
+    does (absolute paths, a folder's files with ``dir_suffixes`` sorted, hidden and
+    ``_`` names skipped) with the standard library only: reading a local copy then
+    never imports fsspec. None when fsspec must do it (remote, globs, options)."""
+    import os
+
+    from .._io import is_local, strip_file_scheme
+
+    urls = as_list(urlpath)
+    if storage_options or not urls or any(not is_local(u) or has_glob(u) for u in urls):
+        return None
+    out: list[str] = []
+    for url in urls:
+        path = os.path.abspath(strip_file_scheme(url))
+        if not os.path.isdir(path):
+            out.append(path)
+            continue
+        found = []
+        for folder, _dirs, files in os.walk(path):
+            for name in files:
+                full = os.path.join(folder, name)
+                if name.endswith(dir_suffixes) and not _hidden(full[len(path):]):
+                    found.append(full)
+        out.extend(sorted(found))
+    return out
 
 
 def _hidden(path: str) -> bool:

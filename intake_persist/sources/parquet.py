@@ -8,10 +8,12 @@ with pyarrow. This driver also reads persisted dataframe copies (a directory of
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
-from ._files import FileSource, as_list, expand_paths
+from .._io import strip_file_scheme
+from ._files import FileSource, as_list, expand_paths, local_files
 from .base import Schema
 
 _SUFFIXES = (".parquet", ".parq", ".pq")
@@ -67,10 +69,17 @@ class ParquetSource(FileSource):
         if plan is not None:
             return plan
 
-        fs, paths = expand_paths(self.urlpath, self.storage_options, dir_suffixes=_SUFFIXES)
+        fs: Any = None  # None: local files, opened by pyarrow itself
+        paths = local_files(self.urlpath, self.storage_options, _SUFFIXES)
+        if paths is None:
+            fs, paths = expand_paths(self.urlpath, self.storage_options,
+                                     dir_suffixes=_SUFFIXES)
+            roots = [fs._strip_protocol(u).rstrip("/") for u in as_list(self.urlpath)]
+        else:
+            roots = [os.path.abspath(strip_file_scheme(u)).rstrip("/")
+                     for u in as_list(self.urlpath)]
         if not paths:
             raise FileNotFoundError(f"no Parquet files under {self.urlpath!r}")
-        roots = [fs._strip_protocol(u).rstrip("/") for u in as_list(self.urlpath)]
         hive = [_hive_keys(p, roots) for p in paths]
         parts: list[tuple[int, int | None]] = []
         if self.split_row_groups:
@@ -171,11 +180,15 @@ class ParquetSource(FileSource):
 
 @contextlib.contextmanager
 def _parquet_file(fs: Any, path: str) -> Iterator[Any]:
-    """A ``pyarrow.parquet.ParquetFile`` for ``path`` of ``fs``, closed on exit. Local
-    files go to pyarrow with the fsspec filesystem, which pyarrow maps to its native
-    one: reads then skip a Python file object and a copy of every byte."""
+    """A ``pyarrow.parquet.ParquetFile`` for ``path``, closed on exit. Local files
+    (``fs`` None, or fsspec's local filesystem, which pyarrow maps to its own) are
+    read by pyarrow natively: no Python file object, no copy of every byte."""
     import pyarrow.parquet as pq
 
+    if fs is None:
+        with pq.ParquetFile(path) as pf:
+            yield pf
+        return
     if {"file", "local"} & set(as_list(fs.protocol)):
         with pq.ParquetFile(path, filesystem=fs) as pf:
             yield pf

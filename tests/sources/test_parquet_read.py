@@ -83,3 +83,51 @@ def test_folder_without_parquet_files_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="no Parquet files under") as err:
         ParquetSource(str(tmp_path / "d")).read()
     assert str(tmp_path / "d") in str(err.value)
+
+
+def _tree(root):
+    """Parquet files at two depths, hidden and ``_`` ones, other suffixes."""
+    for rel in ("b/part.00001.parquet", "a.parquet", "b/c/x.pq", "notes.txt", "_meta.parquet",
+                ".hid/part.parquet", "b/_tmp/y.parq", "z.parq"):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    return root
+
+
+def test_local_listing_is_what_fsspec_lists(tmp_path):
+    from intake_persist.sources._files import expand_paths, local_files
+
+    root = str(_tree(tmp_path / "d"))
+    suffixes = (".parquet", ".parq", ".pq")
+    mine = local_files(root, None, suffixes)
+    _fs, theirs = expand_paths(root, None, dir_suffixes=suffixes)
+    assert mine == theirs
+    assert [p[len(root) + 1:] for p in mine] == ["a.parquet", "b/c/x.pq", "b/part.00001.parquet",
+                                                 "z.parq"]
+    one = str(tmp_path / "d" / "a.parquet")
+    assert local_files(f"file://{one}", {}, suffixes) == [one]
+
+
+def test_remote_globbed_or_optioned_paths_are_left_to_fsspec(tmp_path):
+    from intake_persist.sources._files import local_files
+
+    suffixes = (".parquet",)
+    assert local_files("memory://d", None, suffixes) is None
+    assert local_files(str(tmp_path / "*.parquet"), None, suffixes) is None
+    assert local_files(str(tmp_path), {"auto_mkdir": True}, suffixes) is None
+    assert local_files([str(tmp_path), "s3://b/k"], None, suffixes) is None
+
+
+def test_reading_a_local_copy_imports_no_fsspec(tmp_path):
+    import subprocess
+    import sys
+
+    folder = _write(tmp_path / "d", [pd.DataFrame({"x": [1, 2]}), pd.DataFrame({"x": [3]})])
+    code = ("import sys\nfrom intake_persist.sources.parquet import ParquetSource\n"
+            f"df = ParquetSource({folder!r}).read()\n"
+            "assert list(df.x) == [1, 2, 3], df\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'fsspec'))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
