@@ -125,16 +125,20 @@ def render(metadata: dict[str, Any], items: list[tuple[str, bytes]]) -> bytes:
         out.append(b"sources:\n")
         for token, raw in items:
             out += [b'  "', token.encode(), b'": ', raw, b"\n"]
-    n = len(items)
     body = b"".join(out)
-    # the trailer records the file's size: when it still matches, the file is as the
-    # store wrote it and lookups need not check the layout
+    return body + trailer(len(body), len(items))
+
+
+def trailer(body_size: int, n: int) -> bytes:
+    """The last line of an index of ``n`` entries whose other lines take ``body_size``
+    bytes: it records the file's size, so while that still matches, the file is as
+    the store wrote it and lookups need not check the layout."""
     stem = f"# end of index: {n} {'entry' if n == 1 else 'entries'} in "
-    base = len(body) + len(stem) + len(" bytes\n")
+    base = body_size + len(stem) + len(" bytes\n")
     size = base
     while base + len(str(size)) != size:
         size = base + len(str(size))
-    return body + f"{stem}{size} bytes\n".encode()
+    return f"{stem}{size} bytes\n".encode()
 
 
 # --------------------------------------------------------------------------- snapshot
@@ -577,8 +581,17 @@ class Index:
                 view = journal.View(base, [r for r in records if r.gen <= last], gen, listing)
                 md = dict(base.metadata)
                 md["journal"] = last + 1
-                items = view.raw_items()
-                data = render(md, items)
+                spliced = None
+                if isinstance(base, offsets.OffsetsBase):  # change the lines that changed
+                    changes = {t: None if (v := view.get(t)) is None else encode_entry(v)
+                               for t in view.touched()}
+                    spliced = base.splice(changes, md)
+                if spliced is not None:
+                    data, rows = spliced
+                else:
+                    items = view.raw_items()
+                    data = render(md, items)
+                    rows = offsets.table(offsets.value_spans(_enc(md).encode(), items))
                 try:
                     tag = b.write(data, base.tag)
                 except IndexConflict:
@@ -586,7 +599,7 @@ class Index:
                     continue
                 self._snap = Snapshot(data, tag)
                 if b.local_paths:
-                    offsets.write(b.root, tag, md, offsets.value_spans(_enc(md).encode(), items))
+                    offsets.write(b.root, tag, md, rows)
                 self._tidy(listing, last)
                 return True
         raise IndexConflict(f"could not fold the journal of {b.url()}")

@@ -282,6 +282,10 @@ class View:
         self._merged[token] = value
         return value
 
+    def touched(self) -> list[str]:
+        """The tokens the records change, in the order they first appear."""
+        return list(self._touched)
+
     def effective(self, rec: Record) -> bool:
         """True when every change of ``rec`` (one of this view's records) applied."""
         for t in rec.changes:

@@ -26,6 +26,11 @@ _ROW = struct.Struct(">8sQI")
 
 
 def _key(token: str) -> bytes:
+    if len(token) == 32:  # a token: already a hash
+        try:
+            return bytes.fromhex(token[16:])
+        except ValueError:
+            pass
     import zlib
 
     b = token.encode()
@@ -46,12 +51,17 @@ def value_spans(metadata_json: bytes, items: list[tuple[str, bytes]]) -> list[tu
     return out
 
 
-def write(root: str, tag: Any, metadata: dict[str, Any], spans: list[tuple[str, int, int]]
-          ) -> None:
+def table(spans: list[tuple[str, int, int]]) -> list[bytes]:
+    """The rows for ``(token, offset, length)`` spans (unsorted)."""
+    pack = _ROW.pack
+    return [pack(_key(t), a, n) for t, a, n in spans]
+
+
+def write(root: str, tag: Any, metadata: dict[str, Any], rows: list[bytes]) -> None:
     """Write the cache for the index version ``tag`` (local stores; best effort)."""
-    head = json.dumps({"tag": list(tag), "metadata": metadata, "n": len(spans)}).encode()
-    rows = sorted((_key(t), a, n) for t, a, n in spans)
-    body = b"".join(_ROW.pack(*r) for r in rows)
+    head = json.dumps({"tag": list(tag), "metadata": metadata, "n": len(rows)}).encode()
+    rows.sort()  # packed big-endian: sorted by key, then offset
+    body = b"".join(rows)
     path = os.path.join(root, *OFFSETS.split("/"))
     tmp = os.path.join(os.path.dirname(path), layout.tmp_name(".offsets"))
     try:
@@ -156,20 +166,97 @@ class OffsetsBase:
     def metadata(self) -> dict[str, Any]:
         return self._md
 
+    # ---- folding ------------------------------------------------------------------
+    def splice(self, changes: dict[str, bytes | None], metadata: dict[str, Any]
+               ) -> tuple[bytes, list[bytes]] | None:
+        """The index file with ``changes`` (token -> encoded entry, None: deleted) and
+        ``metadata``, made by splicing the changed lines into the current bytes, and
+        the cache rows for it; None when the file is not as the cache describes (the
+        caller renders it in full)."""
+        from .index import _TRAILER, HEADER, _enc, trailer
+
+        if self._full is not None:
+            return None
+        data = self._bytes()
+        head = HEADER + b"metadata: "
+        md_end = data.find(b"\n", len(head))
+        if not data.startswith(head) or data[md_end + 1: md_end + 10] != b"sources:\n":
+            return None
+        m = _TRAILER.search(data, max(0, len(data) - 200))
+        if m is None:
+            return None
+        end = m.start() + 1  # where the trailer line starts
+        md_json = _enc(metadata).encode()
+        edits = [(len(head), md_end, md_json, b"")]  # (start, stop, replacement, key)
+        appended: list[tuple[str, bytes]] = []
+        gone = set()
+        n = self._n
+        for token, raw in changes.items():
+            span = self._span(token)
+            if span is None:
+                if raw is not None:
+                    appended.append((token, raw))
+                    n += 1
+                continue
+            start, length = span
+            prefix = b'\n  "' + token.encode() + b'": '
+            if (data[start - len(prefix): start] != prefix
+                    or data[start + length: start + length + 1] != b"\n"):
+                return None
+            key = _key(token)
+            gone.add(key)
+            if raw is None:
+                edits.append((start - len(prefix) + 1, start + length + 1, b"", b""))
+                n -= 1
+            else:
+                edits.append((start, start + length, raw, key))
+        edits.sort()
+        out, spans, pos, shift = [], [], 0, 0
+        starts, shifts = [], []  # shift of the bytes from each edit's end on
+        for a, z, rep, key in edits:
+            out += [data[pos:a], rep]
+            if key:  # a replaced value: its new place
+                spans.append((a + shift, len(rep), key))
+            shift += len(rep) - (z - a)
+            starts.append(z)
+            shifts.append(shift)
+            pos = z
+        out.append(data[pos:end])
+        at = end + shift
+        new_rows = []
+        for token, raw in appended:
+            line = b'  "' + token.encode() + b'": '
+            out += [line, raw, b"\n"]
+            new_rows.append(_ROW.pack(_key(token), at + len(line), len(raw)))
+            at += len(line) + len(raw) + 1
+        body = b"".join(out)
+        result = body + trailer(len(body), n)
+        import bisect
+
+        pack, find = _ROW.pack, bisect.bisect_right
+        starts, shifts = [-1, *starts], [0, *shifts]
+        rows = [pack(key, off + shifts[find(starts, off) - 1], length)
+                for key, off, length in _ROW.iter_unpack(self._table) if key not in gone]
+        rows += [pack(key, new_off, length) for new_off, length, key in spans]
+        return result, rows + new_rows
+
+    def _bytes(self) -> bytes:
+        size = os.fstat(self._fd).st_size
+        chunks, pos = [], 0
+        while pos < size:
+            chunk = os.pread(self._fd, size - pos, pos)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            pos += len(chunk)
+        return b"".join(chunks)
+
     # ---- the whole file -------------------------------------------------------------
     def _load(self) -> Any:
         if self._full is None:
             from .index import Snapshot
 
-            size = os.fstat(self._fd).st_size
-            chunks, pos = [], 0
-            while pos < size:
-                chunk = os.pread(self._fd, size - pos, pos)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                pos += len(chunk)
-            self._full = Snapshot(b"".join(chunks), self.tag)
+            self._full = Snapshot(self._bytes(), self.tag)
         return self._full
 
     @property

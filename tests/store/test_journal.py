@@ -389,7 +389,7 @@ def test_lookups_read_entries_through_the_offsets_cache(tmp_path):
     for i in (0, 17, 39):
         assert ix.lookup(tok(i)) == entry(i, pad="é" * (i % 3))
     assert ix.lookup(tok(99)) is None
-    assert isinstance(ix._snap, OffsetsBase)
+    assert isinstance(ix._snap, OffsetsBase) and ix._snap._full is None  # nothing read in full
     assert set(ix.entries()) == {tok(i) for i in range(40)}
     ix.update(setter(5, note="after"))  # a record over the cached version
     assert index(url).lookup(tok(5))["metadata"]["note"] == "after"
@@ -412,3 +412,37 @@ def test_a_stale_or_wrong_offsets_cache_is_not_believed(tmp_path):
     with open(cache, "wb") as f:
         f.write(head + b"\n" + table)
     assert index(url).lookup(tok(3))["metadata"]["ttl"] is None
+
+
+def test_a_fold_splices_the_changed_lines_into_the_same_file_a_full_rewrite_makes(tmp_path):
+    """Folding over the offsets cache changes only the lines that changed; the file
+    is byte for byte the one a full rewrite gives, and its new cache finds every
+    entry."""
+    from intake_persist.store import offsets
+    from intake_persist.store.index import Snapshot, _enc, encode_entry
+
+    url = _folded_store(tmp_path, n=30)
+    ix = index(url, fold_records=500)
+    ix.update(lambda e: e.pop(tok(0)))  # the first line
+    ix.update(lambda e: e.pop(tok(29)))  # the last line
+    ix.update(setter(7, grown="x" * 50))  # longer
+    ix.update(setter(8))  # shorter (no pad)
+    ix.update(setter(100, new=True))  # appended
+    ix.update(lambda e: e.pop(tok(12)))
+    ix.update(setter(12, back=True))  # deleted, then back: appended again
+    base = ix._base()
+    assert isinstance(base, offsets.OffsetsBase)
+    view = ix.snapshot()
+    md = {**base.metadata, "journal": 99}
+    changes = {t: None if view.get(t) is None else encode_entry(view.get(t))
+               for t in view.touched()}
+    spliced, rows = base.splice(changes, md)
+    items = view.raw_items()
+    assert spliced == render(md, items)
+    assert sorted(rows) == sorted(offsets.table(offsets.value_spans(_enc(md).encode(), items)))
+    ix.fold(close=True)
+    want = {t: v for t, v in Snapshot(backend_for(url).read()[0], None).all().items()}
+    assert tok(0) not in want and tok(29) not in want and want[tok(12)]["metadata"]["back"]
+    fresh = index(url)
+    assert isinstance(fresh._base(), offsets.OffsetsBase)
+    assert {t: fresh.lookup(t) for t in want} == want
