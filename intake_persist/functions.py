@@ -32,16 +32,23 @@ from .store.freshness import check_keep, check_ttl, is_expired
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Parquet compression of dataframe results unless ``compression=`` is given: none,
+#: so that a hit reads about as fast as a pickle (the encodings still make the copy
+#: smaller than one; see docs/benchmarks.rst).
+FRAME_COMPRESSION = "none"
+
 
 class PersistedFunction:
     """A function whose results live in the persist store (made by
     :func:`persisted`); calling it returns the cached or freshly computed result."""
 
-    def __init__(self, func: Callable[..., Any], ttl: float | None, store: Any, keep: int):
+    def __init__(self, func: Callable[..., Any], ttl: float | None, store: Any, keep: int,
+                 persist_kwargs: dict[str, Any] | None = None):
         functools.update_wrapper(self, func)
         self.__wrapped__ = func
         self.ttl = ttl
         self.keep = keep
+        self.persist_kwargs = dict(persist_kwargs or {})
         self._store_arg = store
         self._path = function_path(func)
         self._code: str | None = None
@@ -130,7 +137,10 @@ class PersistedFunction:
         src.__dict__["_ip_value"] = result
         src.entry_name = self.__wrapped__.__qualname__
         try:
-            store.persist(src, ttl=self.ttl, keep=self.keep)
+            kwargs = dict(self.persist_kwargs)
+            if container == "dataframe":  # a cache is read more than written
+                kwargs.setdefault("compression", FRAME_COMPRESSION)
+            store.persist(src, ttl=self.ttl, keep=self.keep, **kwargs)
         except OSError as exc:  # the store is a cache: the caller still gets the result
             warnings.warn(
                 f"{self._path}: the result could not be persisted into {store.path} "
@@ -140,15 +150,15 @@ class PersistedFunction:
 
 
 @overload
-def persisted(func: F, *, ttl: float | None = ..., store: Any = ..., keep: int = ...
-              ) -> PersistedFunction: ...
+def persisted(func: F, *, ttl: float | None = ..., store: Any = ..., keep: int = ...,
+              **persist_kwargs: Any) -> PersistedFunction: ...
 @overload
-def persisted(func: None = ..., *, ttl: float | None = ..., store: Any = ..., keep: int = ...
-              ) -> Callable[[F], PersistedFunction]: ...
+def persisted(func: None = ..., *, ttl: float | None = ..., store: Any = ..., keep: int = ...,
+              **persist_kwargs: Any) -> Callable[[F], PersistedFunction]: ...
 
 
 def persisted(func: Callable[..., Any] | None = None, *, ttl: float | None = None,
-              store: Any = None, keep: int = 1) -> Any:
+              store: Any = None, keep: int = 1, **persist_kwargs: Any) -> Any:
     """Cache a function's results in the persist store: ``@persisted`` or
     ``@persisted(ttl=3600, store="s3://bucket/cache", keep=2)``.
 
@@ -156,7 +166,9 @@ def persisted(func: Callable[..., Any] | None = None, *, ttl: float | None = Non
     xarray Dataset or DataArray, or a list; ``ttl`` (seconds, None: never) and
     ``keep`` (copies kept) are those of ``persist``; ``store`` is a
     :class:`~intake_persist.store.persist_store.PersistStore` or its URL (default:
-    the configured store)."""
+    the configured store); other keyword arguments go to the writer, as those of
+    ``persist`` do. Dataframe results are written uncompressed unless
+    ``compression=`` says otherwise (``"zstd"``: smaller copies, slower hits)."""
     ttl = check_ttl(ttl)
     keep = check_keep(keep)
     if store is not None and not isinstance(store, str) and not hasattr(store, "persist"):
@@ -165,6 +177,6 @@ def persisted(func: Callable[..., Any] | None = None, *, ttl: float | None = Non
     def decorate(f: Callable[..., Any]) -> PersistedFunction:
         if not callable(f):
             raise TypeError(f"@persisted decorates a function, got {f!r}")
-        return PersistedFunction(f, ttl, store, keep)
+        return PersistedFunction(f, ttl, store, keep, persist_kwargs)
 
     return decorate(func) if func is not None else decorate

@@ -1,4 +1,4 @@
-"""``@persisted`` functions (issue 11, part 3): a hit reads the copy without calling
+"""``@persisted`` functions: a hit reads the copy without calling
 the function, a miss computes and persists; the key follows the code (not its
 formatting) and the arguments; TTL, keep, versions, refresh and lineage apply.
 The store-bound tests run on local disk and on S3 (moto)."""
@@ -296,3 +296,23 @@ def test_dask_array_result(local_store):
     got = lazy(7)
     assert calls == [7] and hasattr(got, "chunks")
     assert got.compute().tolist() == list(range(7))
+
+
+def test_writer_keyword_arguments(local_store):
+    @persisted(store=local_store)
+    def plain(n):
+        return pd.DataFrame({"a": range(n)})
+
+    @persisted(store=local_store, compression="zstd")
+    def small(n):
+        return pd.DataFrame({"a": range(n)})
+
+    plain(3)
+    small(3)
+    assert local_store.versions(plain.token(3))[0].persist_kwargs == {"compression": "none"}
+    assert local_store.versions(small.token(3))[0].persist_kwargs == {"compression": "zstd"}
+    import pyarrow.parquet as pq
+
+    for fn, codec in ((plain, "UNCOMPRESSED"), (small, "ZSTD")):
+        part = local_store.versions(fn.token(3))[0].location + "/part.00000.parquet"
+        assert pq.ParquetFile(part).metadata.row_group(0).column(0).compression == codec

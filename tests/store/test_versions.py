@@ -1,4 +1,4 @@
-"""Versions (issue 11, part 1): the kept copies of an entry, picking one by time
+"""Versions: the kept copies of an entry, picking one by time
 (``as_of``) on both sides of each boundary, ``keep=N`` pruning only after the new
 copy is published and never under a reader of this process, and concurrent
 persists of one source with ``keep > 1``."""
