@@ -215,6 +215,10 @@ def test_store_on_a_journal_remove_gc_and_rebuild(store_url):
     assert keys == {s.token for s in srcs if s is not srcs[1]} | {
         FrameSource(nparts=1, rows=3, seed=9).token}
     assert fresh[srcs[0].token].read().shape == (3, 3)
+    fresh.clear()  # a journaled index goes too, journal and all
+    assert len(PersistStore(store_url)) == 0
+    assert not backend_for(store_url).exists(layout.INDEX)
+    assert backend_for(store_url).listdir(journal.JOURNAL) == []
 
 
 # ---- concurrency --------------------------------------------------------------------
