@@ -261,6 +261,7 @@ def test_prune_keeps_an_older_copy_published_meanwhile(tmp_path):
     copy is listed (keep=3) and neither retired nor deleted."""
     path = str(tmp_path / "store")
     src = Gated(nparts=1, rows=3, seed=9)
+    Gated.GATE.clear()
     slow_store, fast = PersistStore(path, grace=0), PersistStore(path, grace=0)
     result = {}
     slow = threading.Thread(name="slow", target=lambda: result.update(
