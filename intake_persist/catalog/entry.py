@@ -49,7 +49,7 @@ def driver_candidates(raw: Any) -> list[str]:
     return out
 
 
-def driver_name(raw: Any) -> str | None:
+def entry_driver_name(raw: Any) -> str | None:
     """The driver name of an entry, from the forms intake 0.x catalogs use.
 
     ``driver: csv``; ``driver: intake.source.csv.CSVSource``; a list of names (the
@@ -60,7 +60,7 @@ def driver_name(raw: Any) -> str | None:
     candidates: list[str] = []
     if isinstance(raw, (list, tuple)):
         for item in raw:
-            name = driver_name(item)
+            name = entry_driver_name(item)
             if name:
                 candidates.append(name)
     elif isinstance(raw, dict):
@@ -171,7 +171,7 @@ class CatalogEntry:
 
     @property
     def driver(self) -> str | None:
-        return driver_name(self._spec.get("driver"))
+        return entry_driver_name(self._spec.get("driver"))
 
     @property
     def args(self) -> dict:

@@ -70,11 +70,11 @@ def _original(value: Any) -> Any:
 def source_record(value: Any) -> dict[str, Any]:
     """The record of an upstream source (its original's, for a persisted copy):
     ``token``, ``name`` and the ``driver``/``args``/``metadata`` that rebuild it."""
-    from ..store.persist_store import _plain, _scrub, original_record
+    from ..store.records import original_record, plain, scrub
 
     rec = original_record(_original(value))
     orig = rec.get("original_source") or {}
-    out: dict[str, Any] = _scrub(_plain({
+    out: dict[str, Any] = scrub(plain({
         "token": rec.get("original_token"),
         "name": rec.get("original_name"),
         "driver": orig.get("driver"),
@@ -136,7 +136,7 @@ def _rebuild(recorded: Any, function: str, where: str) -> Any:
         return [_rebuild(v, function, f"{where}[{i}]") for i, v in enumerate(recorded)]
     if isinstance(recorded, dict):
         if SOURCE in recorded:
-            from ..store.persist_store import make_source
+            from .registry import make_source
 
             rec = recorded[SOURCE]
             src = make_source(rec["driver"], rec.get("args") or {}, rec.get("metadata"),

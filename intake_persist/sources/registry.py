@@ -8,10 +8,11 @@ drivers register with :func:`register_driver` or through the
 
 from __future__ import annotations
 
+import copy
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UnknownDriverError  # noqa: F401
 
@@ -166,3 +167,30 @@ def get_driver_class(name: str) -> type[DataSource]:
     if not (isinstance(cls, type) and issubclass(cls, DataSource)):
         raise UnknownDriverError(f"driver {name!r} names {cls!r}, which is not a DataSource")
     return cls
+
+
+def source_driver_name(source: object) -> str:
+    """The driver name to record for ``source``: its class's short registry name when
+    that name maps back to the class, else the class's dotted path (which
+    :func:`get_driver_class` also reads)."""
+    cls = type(source)
+    path = f"{cls.__module__}.{cls.__qualname__}"
+    short = getattr(cls, "name", "")
+    target = registry().get(short) if isinstance(short, str) else None
+    if target is cls or target == path:
+        return str(short)
+    return path
+
+
+def make_source(driver: str, args: Mapping[str, Any], metadata: Mapping[str, Any] | None = None,
+                description: str | None = None, container: str | None = None) -> DataSource:
+    """The source a recorded entry describes (driver name, arguments with positional
+    ones under ``__args__``, metadata, description). ``container``, what the entry
+    recorded, picks ``ndzarr`` for array copies recorded as ``zarr`` by older versions."""
+    cls: Callable[..., DataSource] = get_driver_class(recorded_driver(driver, container))
+    kwargs = dict(args)
+    positional = kwargs.pop("__args__", None) or []
+    src = cls(*positional, **kwargs, metadata=copy.deepcopy(dict(metadata or {})))
+    if description:
+        src.description = description
+    return src

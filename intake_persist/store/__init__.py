@@ -26,8 +26,10 @@ from ..errors import PERSIST_MODES as MODES  # noqa: E402
 _stores: dict[tuple[str, str], PersistStore] = {}
 _fast: dict[tuple[Any, ...], PersistStore] = {}
 _lock = threading.Lock()
+# sub-modules, some named as store methods (gc, index, refresh, versions): never the store's
 _SUBMODULES = {"layout", "backends", "index", "journal", "offsets", "persist_store", "export",
-               "retry"}
+               "retry", "copies", "freshness", "gc", "pending", "readers", "records",
+               "refresh", "results", "shared", "versions"}
 
 
 def get_store() -> PersistStore:

@@ -40,7 +40,7 @@ def export(source: Any, path: str, storage_options: dict[str, Any] | None = None
     """
     from .._yaml import dump
     from ..containers import write
-    from .persist_store import _plain, original_record
+    from .records import original_record, plain
 
     if getattr(source, "container", None) not in ("dataframe", "ndarray", "python", "xarray"):
         raise ValueError(f"cannot export a source of container {source.container!r}")
@@ -93,7 +93,7 @@ def export(source: Any, path: str, storage_options: dict[str, Any] | None = None
             "npartitions": info.get("npartitions"),
         },
     }
-    return dump(_plain({"metadata": {"version": 1}, "sources": {name: entry}}))
+    return dump(plain({"metadata": {"version": 1}, "sources": {name: entry}}))
 
 
 class _Target:

@@ -1,6 +1,6 @@
 """When a persisted copy is current, and what a catalog hands back under a persist
 mode: the pure decisions behind ``PersistStore.resolve`` and
-``needs_refresh``, with the checks of ``ttl`` and ``keep``."""
+``needs_refresh``, with the checks of ``ttl``, ``keep`` and ``grace``."""
 
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ def check_ttl(ttl: Any) -> float | int | None:
     if math.isinf(value):
         return None
     return int(ttl) if float(ttl).is_integer() and isinstance(ttl, numbers.Integral) else value
+
+
+def check_grace(grace: Any) -> float:
+    """A real number of seconds >= 0 (bools and NaN refused)."""
+    import numbers
+
+    if isinstance(grace, bool) or not isinstance(grace, numbers.Real) or not float(grace) >= 0:
+        raise ValueError(f"grace must be a number of seconds >= 0, got {grace!r}")
+    return float(grace)
 
 
 def check_keep(keep: Any) -> int:

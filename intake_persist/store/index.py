@@ -288,6 +288,11 @@ class Entries(MutableMapping[str, dict[str, Any]]):
         self._changed: dict[str, dict[str, Any]] = {}
         self.metadata = dict(snap.metadata)
 
+    @property
+    def snapshot(self) -> Snapshot:
+        """The index as this update read it, before any of its changes."""
+        return self._snap
+
     def __getitem__(self, token: str) -> dict[str, Any]:
         if token in self._changed:
             return self._changed[token]

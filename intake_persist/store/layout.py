@@ -20,6 +20,8 @@
                                 pruning, gc); readers that resolved it may still be
                                 reading, so gc deletes it only after the grace
                                 period (JSON: time, and why)
+    <token>/.refresh.lock       one refresh of the token at a time (a file lock
+                                locally, a lease on object stores)
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ REMOVED_SUFFIX = ".removed"
 RETIRED_SUFFIX = ".retired"
 TMP_MARK = ".tmp-"
 PENDING = "pending"
+REFRESH_LOCK = ".refresh.lock"
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 VID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{8}$")

@@ -54,7 +54,7 @@ _guards_lock = threading.Lock()
 def held_open(path: str, key: str, vid: str) -> bool:
     """True when a source of this process reads copy ``vid`` of ``key`` in the store
     at ``path``: it has started reading (schema, a partition...) and is neither
-    closed nor garbage. Pruning leaves such a copy alone (see ``PersistStore._reap``)."""
+    closed nor garbage. Pruning leaves such a copy alone (see :func:`.copies.reap`)."""
     with _guards_lock:
         guards = list(_guards)
     return any(g.opened and g.vid == vid and g.key == key and g.path == path
@@ -199,7 +199,7 @@ class CopyGuard:
     def recover(self, src: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any],
                 cause: BaseException | None) -> Any:
         from ..errors import CopyGoneError
-        from .persist_store import original_of
+        from .records import original_of
 
         store = self._store()
         md = src.metadata or {}

@@ -225,7 +225,7 @@ def refresh_with_upstream(store: Any, key: Any, progress: Any = None) -> Any:
     then ``key``; its new copy, or :class:`~intake_persist.errors.RefreshError`
     (carrying the report) when it could not be refreshed."""
     key = store.get_tok(key)
-    store._entry(key)  # NotPersistedError for an unknown key
+    store.info(key)  # NotPersistedError for an unknown key
     report = refresh_in_order(
         store, [key], upstream=True, progress=(lambda k, n: progress if k == key else None)
     )

@@ -194,6 +194,7 @@ def prune(store: Any, keep: int, dry_run: bool = False) -> dict[str, list[str]]:
     grace period like any pruned copy. Returns ``{"retired": [urls], "removed":
     [urls]}`` (removed: deleted now, the grace being over); with ``dry_run``
     nothing changes and ``retired`` lists what would be."""
+    from . import copies
     from .freshness import check_keep
     from .index import Entries
 
@@ -230,8 +231,8 @@ def prune(store: Any, keep: int, dry_run: bool = False) -> dict[str, list[str]]:
     for key, vids in sorted(dropped.items()):
         for vid in vids:
             if layout.is_token(key) and layout.is_vid(vid):
-                store._retire(key, vid, "pruned")
+                copies.retire(b, key, vid, "pruned")
                 report["retired"].append(b.url(layout.data_rel(key, vid)))
         if layout.is_token(key):
-            store._reap(key, report=report["removed"])
+            copies.reap(b, key, store.grace, report=report["removed"])
     return report
