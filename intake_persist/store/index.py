@@ -101,7 +101,9 @@ def encode_entry(entry: dict[str, Any]) -> bytes:
     return _enc(entry).encode("utf-8")
 
 
-def _decode_value(token: str, raw: bytes) -> dict[str, Any]:
+def decode_value(token: str, raw: bytes) -> dict[str, Any]:
+    """The entry (or metadata) encoded as ``raw``, one index line's value: JSON, else
+    YAML; :class:`IndexDamaged` names ``token`` when it is neither or not a mapping."""
     try:
         value = json.loads(raw)
     except ValueError:
@@ -221,7 +223,7 @@ class Snapshot:
             if len(self._cache) >= 4 and self._offsets is None:
                 self._build_offsets()
             raw = self._raw(token)
-            entry = None if raw is None else _decode_value(token, raw)
+            entry = None if raw is None else decode_value(token, raw)
         self._cache[token] = entry
         return entry
 
@@ -269,7 +271,7 @@ class Snapshot:
                 start += len(b"\nmetadata: ")
                 line = self.data[start : self.data.find(b"\n", start)]
                 try:
-                    md = _decode_value("metadata", line)
+                    md = decode_value("metadata", line)
                 except IndexDamaged:
                     md = None
                 if isinstance(md, dict):

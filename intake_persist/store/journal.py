@@ -104,9 +104,9 @@ class Record:
             if raw is None:
                 self._values[token] = None
             else:
-                from .index import _decode_value
+                from .index import decode_value
 
-                self._values[token] = _decode_value(token, raw)
+                self._values[token] = decode_value(token, raw)
         return self._values[token]
 
     def encode(self) -> bytes:
