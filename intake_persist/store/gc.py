@@ -11,13 +11,14 @@ caught up with. See ``docs/design.rst`` ("The persist store") for the files invo
 from __future__ import annotations
 
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import copies, journal, layout
 from .backends import Backend
 from .freshness import check_grace
-from .index import Entries, merge_versions
+from .index import merge_versions
 from .results import GcReport
 
 if TYPE_CHECKING:
@@ -305,7 +306,7 @@ def fix_index(sweep: Sweep, fixes: dict[str, str]) -> None:
     b, index = sweep.backend, sweep.store.index
     metas_by_token = index.published()
 
-    def fn(entries: Entries) -> None:
+    def fn(entries: MutableMapping[str, dict[str, Any]]) -> None:
         for token, action in fixes.items():
             versions = metas_by_token.get(token)
             if versions and token not in entries:

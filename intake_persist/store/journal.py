@@ -351,6 +351,11 @@ class Entries(MutableMapping[str, dict[str, Any]]):
         self._changed: dict[str, dict[str, Any] | None] = {}
         self.metadata = dict(view.metadata)
 
+    @property
+    def snapshot(self) -> View:
+        """The index as this update read it, before any of its changes."""
+        return self._snap
+
     def __getitem__(self, token: str) -> dict[str, Any]:
         if token in self._changed:
             value = self._changed[token]

@@ -8,7 +8,7 @@ import contextlib
 import copy
 from typing import Any
 
-from . import layout
+from . import journal, layout
 from .backends import Backend
 from .index import Entries
 from .records import install
@@ -44,8 +44,8 @@ class PendingFold:
             out.append((token, vid, meta))
         return out
 
-    def apply(self, entries: Entries, state: list[tuple[str, str, dict[str, Any] | None]]
-              ) -> None:
+    def apply(self, entries: Entries | journal.Entries,
+              state: list[tuple[str, str, dict[str, Any] | None]]) -> None:
         """Runs after the index was read (and on object stores before a conditional
         write of it): what it checks here holds for the version it replaces."""
         b = self.backend

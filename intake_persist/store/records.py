@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import copy
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from ..sources.registry import make_source, source_driver_name
-from .index import Entries
 
 CATALOG_DIR = "{{ CATALOG_DIR }}"
 _CATALOG_DIR_SPELLINGS = ("{{ CATALOG_DIR }}", "{{CATALOG_DIR}}")
@@ -190,8 +189,8 @@ def added_entry(key: str, source: Any, *, root: str, now: float) -> dict[str, An
     return scrubbed
 
 
-def install(entries: Entries, token: str, vid: str, entry: dict[str, Any],
-            keep: int) -> dict[str, Any]:
+def install(entries: MutableMapping[str, dict[str, Any]], token: str, vid: str,
+            entry: dict[str, Any], keep: int) -> dict[str, Any]:
     """Make ``vid`` the current copy of ``token`` unless a newer one is there already;
     the ``keep`` newest known versions stay listed. Returns the entry now indexed."""
     cur = entries.get(token)
