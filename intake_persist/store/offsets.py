@@ -153,9 +153,9 @@ class OffsetsBase:
             if got[: len(prefix)] != prefix or got[-1:] != b"\n":
                 found: dict[str, Any] | None = self._load().get(token)  # read it all
                 return found
-            from .index import _decode_value
+            from .index import decode_value
 
-            value = _decode_value(token, got[len(prefix):-1])
+            value = decode_value(token, got[len(prefix):-1])
         self._cache[token] = value
         return value
 
