@@ -38,7 +38,8 @@ HEADER = b"# intake_persist store index (format 1): a catalog, one entry per lin
 _HEADER_PREFIX = b"# intake_persist store index"
 _TRAILER = re.compile(rb"\n# end of index: (\d+) entr(?:y|ies)(?: in (\d+) bytes)?[ \t\r]*\n?\Z")
 _SOURCES = re.compile(rb"^sources:[ \t]*(\{\})?[ \t]*\r?$", re.M)
-_LINE = re.compile(rb'^  "([^"\n]+)": (.*)$', re.M)
+#: One entry line of the index: ``  "<token>": <value>``.
+ENTRY_LINE = re.compile(rb'^  "([^"\n]+)": (.*)$', re.M)
 INDEX_METADATA = {"version": 1, "intake_persist_index": 1}
 
 
@@ -231,7 +232,7 @@ class Snapshot:
         assert self.data is not None  # with no index file, _parsed is set
         self._offsets = {
             m.group(1).decode(): (m.start(2), m.end(2))
-            for m in _LINE.finditer(self.data, self._lo, self._hi)
+            for m in ENTRY_LINE.finditer(self.data, self._lo, self._hi)
         }
         return self._offsets
 
@@ -790,7 +791,7 @@ def _salvage(data: bytes) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     if not data.startswith(_HEADER_PREFIX):
         return out
-    for m in _LINE.finditer(data):
+    for m in ENTRY_LINE.finditer(data):
         token = m.group(1).decode("utf-8", "replace")
         try:
             value = json.loads(m.group(2))

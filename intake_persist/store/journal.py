@@ -123,14 +123,14 @@ class Record:
 
     @classmethod
     def decode(cls, gen: int, slot: int, data: bytes) -> Record:
-        from .index import _LINE
+        from .index import ENTRY_LINE
 
         first, _, rest = data.partition(b"\n")
         head = json.loads(first)
         if not isinstance(head, dict) or not isinstance(head.get("prev"), dict):
             raise ValueError("not a journal record")
         changes: dict[str, bytes | None] = {t: None for t in head.get("del") or []}
-        for m in _LINE.finditer(rest):
+        for m in ENTRY_LINE.finditer(rest):
             changes[m.group(1).decode()] = m.group(2)
         if set(changes) != set(head["prev"]):
             raise ValueError("a journal record whose changes and digests differ")
