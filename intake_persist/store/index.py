@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 HEADER = b"# intake_persist store index (format 1): a catalog, one entry per line.\n"
 _HEADER_PREFIX = b"# intake_persist store index"
-_TRAILER = re.compile(rb"\n# end of index: (\d+) entr(?:y|ies)(?: in (\d+) bytes)?[ \t\r]*\n?\Z")
+#: The last line of an index (entry count and size).
+TRAILER = re.compile(rb"\n# end of index: (\d+) entr(?:y|ies)(?: in (\d+) bytes)?[ \t\r]*\n?\Z")
 _SOURCES = re.compile(rb"^sources:[ \t]*(\{\})?[ \t]*\r?$", re.M)
 #: One entry line of the index: ``  "<token>": <value>``.
 ENTRY_LINE = re.compile(rb'^  "([^"\n]+)": (.*)$', re.M)
@@ -65,7 +66,7 @@ def _enc_str(s: str) -> str:
     return _yaml_unsafe.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _enc(o: Any) -> str:
+def encode_value(o: Any) -> str:
     """JSON that YAML 1.1 (PyYAML) reads as the same value."""
     if o is None:
         return "null"
@@ -88,18 +89,18 @@ def _enc(o: Any) -> str:
     if isinstance(o, str):
         return _enc_str(o)
     if isinstance(o, dict):
-        return "{" + ", ".join(f"{_enc_str(str(k))}: {_enc(v)}" for k, v in o.items()) + "}"
+        return "{" + ", ".join(f"{_enc_str(str(k))}: {encode_value(v)}" for k, v in o.items()) + "}"
     if isinstance(o, (list, tuple, set, frozenset)):
-        return "[" + ", ".join(_enc(v) for v in o) + "]"
+        return "[" + ", ".join(encode_value(v) for v in o) + "]"
     if isinstance(o, (_dt.datetime, _dt.date, _dt.time)):
         return _enc_str(o.isoformat())
     if hasattr(o, "item"):  # numpy scalars
-        return _enc(o.item())
+        return encode_value(o.item())
     return _enc_str(str(o))
 
 
 def encode_entry(entry: dict[str, Any]) -> bytes:
-    return _enc(entry).encode("utf-8")
+    return encode_value(entry).encode("utf-8")
 
 
 def decode_value(token: str, raw: bytes) -> dict[str, Any]:
@@ -121,7 +122,7 @@ def decode_value(token: str, raw: bytes) -> dict[str, Any]:
 
 def render(metadata: dict[str, Any], items: list[tuple[str, bytes]]) -> bytes:
     """The index file for ``(token, encoded entry)`` pairs."""
-    out = [HEADER, b"metadata: ", _enc(metadata).encode(), b"\n"]
+    out = [HEADER, b"metadata: ", encode_value(metadata).encode(), b"\n"]
     if not items:
         out.append(b"sources: {}\n")
     else:
@@ -165,7 +166,7 @@ class Snapshot:
             return
         if data.startswith(_HEADER_PREFIX):
             tail_start = max(0, len(data) - 200)
-            m = _TRAILER.search(data, tail_start)
+            m = TRAILER.search(data, tail_start)
             if m is None:
                 raise IndexDamaged("the end-of-index line is missing (truncated file?)")
             n = int(m.group(1))
@@ -599,7 +600,7 @@ class Index:
                 else:
                     items = view.raw_items()
                     data = render(md, items)
-                    rows = offsets.table(offsets.value_spans(_enc(md).encode(), items))
+                    rows = offsets.table(offsets.value_spans(encode_value(md).encode(), items))
                 try:
                     tag = b.write(data, base.tag)
                 except IndexConflict:

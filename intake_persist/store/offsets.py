@@ -173,7 +173,7 @@ class OffsetsBase:
         ``metadata``, made by splicing the changed lines into the current bytes, and
         the cache rows for it; None when the file is not as the cache describes (the
         caller renders it in full)."""
-        from .index import _TRAILER, HEADER, _enc, trailer
+        from .index import HEADER, TRAILER, encode_value, trailer
 
         if self._full is not None:
             return None
@@ -182,11 +182,11 @@ class OffsetsBase:
         md_end = data.find(b"\n", len(head))
         if not data.startswith(head) or data[md_end + 1: md_end + 10] != b"sources:\n":
             return None
-        m = _TRAILER.search(data, max(0, len(data) - 200))
+        m = TRAILER.search(data, max(0, len(data) - 200))
         if m is None:
             return None
         end = m.start() + 1  # where the trailer line starts
-        md_json = _enc(metadata).encode()
+        md_json = encode_value(metadata).encode()
         edits = [(len(head), md_end, md_json, b"")]  # (start, stop, replacement, key)
         appended: list[tuple[str, bytes]] = []
         gone = set()

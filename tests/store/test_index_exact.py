@@ -177,7 +177,7 @@ def test_metadata_line_that_cannot_be_read_gives_the_default():
     (dt.time(5, 6), '"05:06:00"'), (complex(1, 2), '"(1+2j)"'),
 ])
 def test_encoding_exact(value, text):
-    assert ix._enc(value) == text
+    assert ix.encode_value(value) == text
     assert encode_entry({"v": value}) == ('{"v": ' + text + "}").encode("utf-8")
 
 

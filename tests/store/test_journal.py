@@ -423,7 +423,7 @@ def test_a_fold_splices_the_changed_lines_into_the_same_file_a_full_rewrite_make
     is byte for byte the one a full rewrite gives, and its new cache finds every
     entry."""
     from intake_persist.store import offsets
-    from intake_persist.store.index import Snapshot, _enc, encode_entry
+    from intake_persist.store.index import Snapshot, encode_entry, encode_value
 
     url = _folded_store(tmp_path, n=30)
     ix = index(url, fold_records=500)
@@ -443,7 +443,8 @@ def test_a_fold_splices_the_changed_lines_into_the_same_file_a_full_rewrite_make
     spliced, rows = base.splice(changes, md)
     items = view.raw_items()
     assert spliced == render(md, items)
-    assert sorted(rows) == sorted(offsets.table(offsets.value_spans(_enc(md).encode(), items)))
+    spans = offsets.value_spans(encode_value(md).encode(), items)
+    assert sorted(rows) == sorted(offsets.table(spans))
     ix.fold(close=True)
     want = {t: v for t, v in Snapshot(backend_for(url).read()[0], None).all().items()}
     assert tok(0) not in want and tok(29) not in want and want[tok(12)]["metadata"]["back"]
