@@ -256,9 +256,9 @@ class _AfterUpdate:
 
 
 def test_prune_keeps_an_older_copy_published_meanwhile(tmp_path):
-    """Writer ``slow`` starts first (older version id) and publishes while the
-    other writer is between its index update and its prune (no grace): the older
-    copy is listed (keep=3) and neither retired nor deleted."""
+    """Writer ``slow`` starts first (older version id) and publishes its copy while
+    the other writer is between its index update and its prune (no grace): the
+    older copy is not retired nor deleted, and ends up listed (keep=3)."""
     path = str(tmp_path / "store")
     src = Gated(nparts=1, rows=3, seed=9)
     Gated.GATE.clear()
@@ -270,10 +270,16 @@ def test_prune_keeps_an_older_copy_published_meanwhile(tmp_path):
     try:
         while not any(n.endswith(".writing") for n in ls(fast, src.token)):
             threading.Event().wait(0.005)  # the slow copy is claimed: older vid
+        slow_vid = next(n for n in ls(fast, src.token) if n.endswith(".writing"))[:-8]
 
         def publish_slow_copy() -> None:
+            # runs under the index lock: the slow writer publishes its copy, then
+            # waits for the lock to index it
             Gated.GATE.set()
-            slow.join(30)
+            for _ in range(3000):
+                if exists(fast, layout.meta_rel(src.token, slow_vid)):
+                    return
+                threading.Event().wait(0.01)
 
         fast.index.hook = _AfterUpdate(fast.index.hook, publish_slow_copy)
         newer = fast.persist(src, keep=3)
@@ -284,7 +290,7 @@ def test_prune_keeps_an_older_copy_published_meanwhile(tmp_path):
     assert vid_of(result["copy"]) == vid_of(newer)
     names = ls(fast, src.token)
     made = sorted(n for n in names if layout.is_vid(n))
-    assert len(made) == 2 and made[1] == vid_of(newer)
+    assert made == [slow_vid, vid_of(newer)]
     older = made[0]
     versions = fast.versions(src)
     assert [v.vid for v in versions] == [vid_of(newer), older]
