@@ -198,11 +198,11 @@ def test_store_on_a_journal_remove_gc_and_rebuild(store_url):
     journaled(store_url)
     st = PersistStore(store_url)
     st.index.fold_records = 3
-    srcs = [FrameSource(nparts=1, rows=3, seed=s) for s in range(4)]
+    srcs = [FrameSource(nparts=1, rows=3, seed=s) for s in range(3)]
     for s in srcs:
         st.persist(s)
     st.remove(srcs[1])
-    assert srcs[1].token not in st and len(st) == 3
+    assert srcs[1].token not in st and len(st) == 2
     st.gc(grace=0)  # folds; the removed entry does not come back
     assert srcs[1].token not in PersistStore(store_url)
     assert srcs[1].token not in yaml.safe_load(index_bytes(st))["sources"]
@@ -270,16 +270,16 @@ WORKER = textwrap.dedent("""
 def test_processes_racing_and_folding_lose_nothing(store_url):
     url = store_url
     journaled(url)
-    n = 8 if "://" not in url else 4
+    nproc, n = (3, 8) if "://" not in url else (2, 4)
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, str(w), str(n), "3"],
                               stdout=subprocess.PIPE, text=True, env=subprocess_env())
-             for w in range(3)]
+             for w in range(nproc)]
     done = set()
     for p in procs:
         out, _ = p.communicate(timeout=120)
         assert p.returncode == 0
         done.update(out.split())
-    assert len(done) == 3 * n
+    assert len(done) == nproc * n
     assert set(index(url).entries()) == done
     index(url).fold(close=True)
     assert set(file_sources(url)) == done
@@ -292,13 +292,13 @@ def test_writers_killed_mid_journal_lose_no_acknowledged_update(tmp_path):
     url = str(tmp_path / "s")
     journaled(url)
     done: set[str] = set()
-    for rnd in range(3):
+    for rnd in range(2):
         procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, str(rnd * 10 + w),
                                    "200", "2"], stdout=subprocess.PIPE, text=True,
                                   env=subprocess_env()) for w in range(2)]
         for p in procs:  # each has started updating
             done.add(p.stdout.readline().strip())
-        time.sleep(0.05 + 0.07 * rnd)
+        time.sleep(0.05 + 0.1 * rnd)
         for p in procs:
             os.kill(p.pid, signal.SIGKILL)
         for p in procs:
@@ -307,21 +307,22 @@ def test_writers_killed_mid_journal_lose_no_acknowledged_update(tmp_path):
             p.stdout.close()
         assert done <= set(index(url).entries())
     done.discard("")
-    assert len(done) >= 6  # the writers got somewhere before being killed
+    assert len(done) >= 4  # the writers got somewhere before being killed
     index(url).update(setter(10**6))
     index(url).fold(close=True)
     got = set(index(url).entries())
     # plus at most one update per killed writer that landed before it could say so
-    assert done | {tok(10**6)} <= got and len(got - done) <= 1 + 6
+    assert done | {tok(10**6)} <= got and len(got - done) <= 1 + 4
     assert set(file_sources(url)) == got
 
 
-def test_store_threads_on_a_journal(store_url, monkeypatch):
+def test_store_threads_on_a_journal(tmp_path, monkeypatch):
     """persist from several threads, each with its own store object, on a journaled
-    index that folds every other record."""
+    index that folds every other record (S3: the index-level races above)."""
     monkeypatch.setattr(Index, "fold_records", 2)
+    store_url = str(tmp_path / "store")
     journaled(store_url)
-    nthreads, rounds = (4, 2) if "://" not in store_url else (3, 1)
+    nthreads, rounds = 4, 2
     errors: list[Exception] = []
 
     def work(i):
