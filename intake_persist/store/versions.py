@@ -106,11 +106,10 @@ def iso(seconds: float) -> str:
 def version_of(key: str, record: dict[str, Any], root: str, current: bool = False) -> Version:
     """The :class:`Version` a copy's record (index entry or meta file) describes;
     ``root`` replaces the ``{{ CATALOG_DIR }}`` of its location."""
+    from .records import render_catalog_dir
+
     md = record.get("metadata") or {}
-    urlpath = (record.get("args") or {}).get("urlpath")
-    if isinstance(urlpath, str):
-        for spelling in ("{{ CATALOG_DIR }}", "{{CATALOG_DIR}}"):
-            urlpath = urlpath.replace(spelling, root)
+    urlpath = render_catalog_dir((record.get("args") or {}).get("urlpath"), root)
     ts = md.get("timestamp")
     size = md.get("size")
     return Version(
