@@ -643,6 +643,9 @@ class Index:
                 b.rm(rel)
 
         for item in b.listdir(journal.JOURNAL):
+            if gen is None and item.name == offsets.OFFSETS.rsplit("/", 1)[1]:
+                rm(offsets.OFFSETS)  # describes a journaled version that is gone
+                continue
             if not (item.isdir and item.name.isdigit()):
                 continue
             g = int(item.name)

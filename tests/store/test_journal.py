@@ -452,3 +452,21 @@ def test_a_fold_splices_the_changed_lines_into_the_same_file_a_full_rewrite_make
     fresh = index(url)
     assert isinstance(fresh._base(), offsets.OffsetsBase)
     assert {t: fresh.lookup(t) for t in want} == want
+
+
+def test_an_index_made_small_again_by_hand_ignores_and_drops_the_journal(tmp_path):
+    url = str(tmp_path / "store")
+    journaled(url)
+    ix = index(url, fold_records=3)
+    for i in range(4):  # a fold (offsets written), then one record left
+        ix.update(setter(i))
+    b = backend_for(url)
+    doc = yaml.safe_load(b.read()[0])
+    del doc["metadata"]["journal"]  # a person removes the key
+    b.put(layout.INDEX, yaml.safe_dump(doc).encode())
+    assert set(index(url).entries()) == {tok(i) for i in range(3)}  # the record is ignored
+    PersistStore(url).gc(grace=0)
+    assert b.listdir(journal.JOURNAL) == []
+    index(url).update(setter(9))  # small again: cat.yaml rewritten, no journal
+    assert set(file_sources(url)) == {tok(i) for i in (0, 1, 2, 9)}
+    assert b.listdir(journal.JOURNAL) == []
