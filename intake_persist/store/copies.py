@@ -76,11 +76,14 @@ def delete_copy(backend: Backend, token: str, vid: str) -> None:
 
 
 def reap(backend: Backend, token: str, grace: float, dry_run: bool = False,
-         report: list[str] | None = None) -> list[str]:
+         report: list[str] | None = None, items: list[Item] | None = None) -> list[str]:
     """Delete the copies of ``token`` retired, or removed with their files, at least
-    ``grace`` seconds ago; their data URLs go to ``report``. Returns their vids."""
+    ``grace`` seconds ago; their data URLs go to ``report``. Returns their vids.
+    ``items``: the token's listing when the caller has just made it."""
     now = time.time()
-    names = {i.name: i for i in backend.listdir(token)}
+    if items is None:
+        items = backend.listdir(token)
+    names = {i.name: i for i in items}
     gone = []
     for name, item in names.items():
         if name.endswith(layout.RETIRED_SUFFIX):
@@ -144,7 +147,8 @@ def prune(backend: Backend, token: str, current: dict[str, Any], grace: float,
         candidates = [v for v in candidates if v not in listed]
     for vid in candidates:
         retire(backend, token, vid, "pruned")
-    reap(backend, token, grace)
+    # the listing above serves, unless a copy retired just now is due already
+    reap(backend, token, grace, items=None if candidates and grace <= 0 else items)
     return candidates
 
 

@@ -80,7 +80,8 @@ class PersistStore:
         self.storage_options = dict(self.backend.storage_options)
         self.path = self.backend.url()
         self.index = Index(self.backend)
-        self.index.hook = PendingFold(self.backend)
+        self._pending = PendingFold(self.backend)
+        self.index.hook = self._pending
 
     def __repr__(self) -> str:
         return f"<PersistStore {self.path!r}>"
@@ -271,7 +272,7 @@ class PersistStore:
         except BaseException:
             try:
                 self.backend.rm(data_rel)
-                self.backend.rm(layout.pending_rel(token, vid))
+                self.backend.rm_file(layout.pending_rel(token, vid))
                 self.backend.release(claim)
             except Exception:  # unreachable store: gc will remove the leftovers
                 pass
@@ -279,7 +280,9 @@ class PersistStore:
         self.backend.release(claim)
         # the update also deletes the pending marker (see pending.PendingFold); if it fails,
         # the marker stays and whoever updates the index next folds the copy in
-        current = self.index.update(lambda entries: install(entries, token, vid, entry, keep))
+        with self._pending.installing(token, vid):
+            current = self.index.update(
+                lambda entries: install(entries, token, vid, entry, keep))
         copies.prune(self.backend, token, current, self.grace, self.index.lookup)
         return self._build(token, current)
 

@@ -128,6 +128,11 @@ class Backend(ABC):
     def rm(self, rel: str) -> None:
         """Remove the file or folder ``rel`` (recursively); absent is no error."""
 
+    def rm_file(self, rel: str) -> None:
+        """Remove the file ``rel`` (a marker: never a folder); absent is no error.
+        Storage that deletes one key in one request overrides this :meth:`rm`."""
+        self.rm(rel)
+
     @abstractmethod
     def rmdir_if_empty(self, rel: str) -> None:
         """Remove the folder ``rel`` if nothing is in it; never raises."""

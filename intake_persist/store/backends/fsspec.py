@@ -178,7 +178,7 @@ class FsspecBackend(Backend):
         return Claim(rel)
 
     def release(self, claim: Claim) -> None:
-        self.rm(claim.rel)
+        self.rm_file(claim.rel)
 
     @contextlib.contextmanager
     def dead_writer(self, rel: str, grace: float) -> Iterator[bool]:

@@ -254,6 +254,16 @@ class S3Backend(FsspecBackend):
         super().rm(rel)
         self._rm_dir_object(rel)
 
+    def rm_file(self, rel: str) -> None:
+        """One ``DeleteObject`` (S3 answers it for an absent key too): ``rm`` first
+        lists the prefix, checks the key and deletes in a batch, four requests."""
+        try:
+            self._call("delete_object", Bucket=self.bucket, Key=self._key(rel))
+        except FileNotFoundError:
+            pass
+        finally:
+            self.fs.invalidate_cache(self._path(rel))
+
     def _rm_dir_object(self, rel: str) -> None:
         """On AWS a prefix vanishes with its last object; some servers (SeaweedFS)
         keep an empty directory, listed as a prefix, until ``<prefix>/`` is deleted."""
