@@ -2,8 +2,9 @@
 
 ``journal/offsets`` is written by whoever folds the journal into ``cat.yaml`` (see
 :mod:`.journal`), for the version it wrote. Its first line is JSON: the index
-file's tag (inode, mtime_ns, size), its metadata and the number of entries; then a
-table of fixed-size rows, sorted: 8 bytes of digest of the key (two CRC-32s), the offset
+cache's format, the index file's tag (inode, mtime_ns, size), its metadata and the
+number of entries; then a table of fixed-size rows, sorted: 8 bytes of the key (the
+last 16 hex digits of a token, else two CRC-32s of the name), the offset
 of the entry's value in ``cat.yaml`` and its length. A lookup then reads a few rows
 and one line, whatever the size of the index. The cache is used only while the tag
 matches (a hand edit or any other writer changes it) and each line read is checked
@@ -23,6 +24,8 @@ from . import layout
 
 OFFSETS = "journal/offsets"
 _ROW = struct.Struct(">8sQI")
+#: the layout of the cache and of its keys: a cache of another format is not read
+FORMAT = 2
 
 
 def _key(token: str) -> bytes:
@@ -59,7 +62,8 @@ def table(spans: list[tuple[str, int, int]]) -> list[bytes]:
 
 def write(root: str, tag: Any, metadata: dict[str, Any], rows: list[bytes]) -> None:
     """Write the cache for the index version ``tag`` (local stores; best effort)."""
-    head = json.dumps({"tag": list(tag), "metadata": metadata, "n": len(rows)}).encode()
+    head = json.dumps({"format": FORMAT, "tag": list(tag), "metadata": metadata,
+                       "n": len(rows)}).encode()
     rows.sort()  # packed big-endian: sorted by key, then offset
     body = b"".join(rows)
     path = os.path.join(root, *OFFSETS.split("/"))
@@ -107,7 +111,8 @@ class OffsetsBase:
         first, _, table = raw.partition(b"\n")
         try:
             head = json.loads(first)
-            if tuple(head["tag"]) != tuple(tag) or len(table) != head["n"] * _ROW.size:
+            if (head.get("format") != FORMAT or tuple(head["tag"]) != tuple(tag)
+                    or len(table) != head["n"] * _ROW.size):
                 return None
             md = head["metadata"]
         except (ValueError, KeyError, TypeError):

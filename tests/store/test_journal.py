@@ -470,3 +470,23 @@ def test_an_index_made_small_again_by_hand_ignores_and_drops_the_journal(tmp_pat
     index(url).update(setter(9))  # small again: cat.yaml rewritten, no journal
     assert set(file_sources(url)) == {tok(i) for i in (0, 1, 2, 9)}
     assert b.listdir(journal.JOURNAL) == []
+
+
+def test_an_offsets_cache_of_another_format_is_not_read(tmp_path):
+    """A cache whose keys were made another way (an older version) would not find
+    entries that are there: its format must match."""
+    import json as _json
+
+    from intake_persist.store import offsets
+
+    url = _folded_store(tmp_path, n=5)
+    cache = os.path.join(url, "journal", "offsets")
+    with open(cache, "rb") as f:
+        head, _, table = f.read().partition(b"\n")
+    rows = [table[i:i + 20] for i in range(0, len(table), 20)]
+    other = b"".join(sorted(bytes(8) + r[8:] for r in rows))  # keys made otherwise
+    meta = _json.loads(head)
+    meta["format"] = offsets.FORMAT - 1
+    with open(cache, "wb") as f:
+        f.write(_json.dumps(meta).encode() + b"\n" + other)
+    assert index(url).lookup(tok(3)) == entry(3, pad="")
