@@ -196,9 +196,17 @@ class LocalBackend(Backend):
     def put(self, rel: str, data: bytes) -> None:
         path = self._path(rel)
         with writing(self.root, path, "write"):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as f:
-                f.write(data)
+            # gc removes folders it empties (pending/): one can vanish between the
+            # makedirs and the open, so both are tried again
+            for attempt in range(20):
+                try:
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    with open(path, "wb") as f:
+                        f.write(data)
+                    return
+                except (FileNotFoundError, FileExistsError):
+                    if attempt == 19:
+                        raise
 
     def exists(self, rel: str) -> bool:
         return os.path.exists(self._path(rel))
