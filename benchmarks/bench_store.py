@@ -24,7 +24,7 @@ counterpart:
 
 How a store is built fast: ``REAL`` (3) small CSV sources are persisted for real
 through a catalog; the other entries are written straight into ``cat.yaml`` with
-the store's own encoder and layout (``index.render``): each a copy of a real
+the store's own encoder and layout (``index_file.render``): each a copy of a real
 entry with the token (of a CSV source with another path), the version id, the
 paths, names and timestamp replaced, so lines have the size and shape real
 persists give. These synthetic entries have no data or meta files (nothing here
@@ -90,7 +90,8 @@ def populate(root: str, n: int) -> dict:
     from intake_persist import open_catalog
     from intake_persist.sources.csv import CSVSource
     from intake_persist.store import PersistStore, layout
-    from intake_persist.store.index import INDEX_METADATA, Index, encode_entry, render
+    from intake_persist.store.index import Index
+    from intake_persist.store.index_file import INDEX_METADATA, encode_entry, render
 
     data = os.path.join(root, "data")
     store_path = os.path.join(root, "store")

@@ -70,7 +70,7 @@ def digest(value: dict[str, Any] | None) -> str:
     """What a record remembers of the entry its writer saw (``-`` for none)."""
     if value is None:
         return "-"
-    from .index import encode_entry
+    from .index_file import encode_entry
 
     return format(zlib.crc32(encode_entry(value)), "08x")
 
@@ -104,7 +104,7 @@ class Record:
             if raw is None:
                 self._values[token] = None
             else:
-                from .index import decode_value
+                from .index_file import decode_value
 
                 self._values[token] = decode_value(token, raw)
         return self._values[token]
@@ -123,7 +123,7 @@ class Record:
 
     @classmethod
     def decode(cls, gen: int, slot: int, data: bytes) -> Record:
-        from .index import ENTRY_LINE
+        from .index_file import ENTRY_LINE
 
         first, _, rest = data.partition(b"\n")
         head = json.loads(first)
@@ -241,7 +241,7 @@ class Records:
 
 
 class View:
-    """The index as readers see it: ``base`` (a :class:`~.index.Snapshot` of
+    """The index as readers see it: ``base`` (a :class:`~.index_file.Snapshot` of
     ``cat.yaml``) with the journal's ``records`` applied in order."""
 
     lines_mode = False
@@ -313,7 +313,7 @@ class View:
         return {k: self.get(k) for k in self.keys()}  # type: ignore[misc]
 
     def raw_items(self) -> list[tuple[str, bytes]]:
-        from .index import encode_entry
+        from .index_file import encode_entry
 
         out = []
         for t, raw in self.base.raw_items():
@@ -403,7 +403,7 @@ class Entries(MutableMapping[str, dict[str, Any]]):
     def changes(self) -> tuple[dict[str, bytes | None], dict[str, str]]:
         """What the update changed (encoded entries, None for deletions) and the digests
         of the entries it started from."""
-        from .index import encode_entry
+        from .index_file import encode_entry
 
         changes: dict[str, bytes | None] = {}
         prev: dict[str, str] = {}

@@ -41,9 +41,9 @@ def _key(token: str) -> bytes:
 
 
 def value_spans(metadata_json: bytes, items: list[tuple[str, bytes]]) -> list[tuple[str, int, int]]:
-    """``(token, offset, length)`` of each entry's value in the file :func:`.index.render`
+    """``(token, offset, length)`` of each entry's value in the file :func:`.index_file.render`
     makes from ``items``."""
-    from .index import HEADER
+    from .index_file import HEADER
 
     pos = len(HEADER) + len(b"metadata: ") + len(metadata_json) + 1 + len(b"sources:\n")
     out = []
@@ -80,7 +80,7 @@ def write(root: str, tag: Any, metadata: dict[str, Any], rows: list[bytes]) -> N
 
 class OffsetsBase:
     """A local ``cat.yaml`` read entry by entry through the cache; the whole file is
-    read (as a :class:`~.index.Snapshot`) only when all its entries are asked for."""
+    read (as a :class:`~.index_file.Snapshot`) only when all its entries are asked for."""
 
     lines_mode = True
 
@@ -158,7 +158,7 @@ class OffsetsBase:
             if got[: len(prefix)] != prefix or got[-1:] != b"\n":
                 found: dict[str, Any] | None = self._load().get(token)  # read it all
                 return found
-            from .index import decode_value
+            from .index_file import decode_value
 
             value = decode_value(token, got[len(prefix):-1])
         self._cache[token] = value
@@ -178,7 +178,7 @@ class OffsetsBase:
         ``metadata``, made by splicing the changed lines into the current bytes, and
         the cache rows for it; None when the file is not as the cache describes (the
         caller renders it in full)."""
-        from .index import HEADER, TRAILER, encode_value, trailer
+        from .index_file import HEADER, TRAILER, encode_value, trailer
 
         if self._full is not None:
             return None
@@ -259,7 +259,7 @@ class OffsetsBase:
     # ---- the whole file -------------------------------------------------------------
     def _load(self) -> Any:
         if self._full is None:
-            from .index import Snapshot
+            from .index_file import Snapshot
 
             self._full = Snapshot(self._bytes(), self.tag)
         return self._full

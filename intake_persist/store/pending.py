@@ -12,7 +12,7 @@ from typing import Any
 
 from . import journal, layout
 from .backends import Backend
-from .index import Entries
+from .index_file import Entries
 from .records import install
 
 

@@ -30,7 +30,8 @@ from .freshness import (  # noqa: F401 - check_keep, check_ttl, is_expired: publ
     hands_back_original,
     is_expired,
 )
-from .index import Entries, Index
+from .index import Index
+from .index_file import Entries
 from .pending import PendingFold
 from .records import (
     CATALOG_DIR,

@@ -195,7 +195,7 @@ def prune(store: Any, keep: int, dry_run: bool = False) -> dict[str, list[str]]:
     nothing changes and ``retired`` lists what would be."""
     from . import copies
     from .freshness import check_keep
-    from .index import Entries
+    from .index_file import Entries
 
     keep = check_keep(keep)
     b = store.backend

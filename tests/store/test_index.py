@@ -16,7 +16,8 @@ import pytest
 import yaml
 from store_helpers import FrameSource, index_bytes, ls, put_index, subprocess_env
 
-from intake_persist.store.index import Index, Snapshot, encode_entry, render
+from intake_persist.store.index import Index
+from intake_persist.store.index_file import Snapshot, encode_entry, render
 from intake_persist.store.persist_store import PersistStore
 
 WEIRD = {

@@ -16,16 +16,15 @@ import warnings
 import numpy as np
 import pytest
 
+from intake_persist.errors import IndexConflict, IndexDamaged
 from intake_persist.store import index as ix
-from intake_persist.store.index import (
+from intake_persist.store import index_file as ixf
+from intake_persist.store.index import Index, merge_versions
+from intake_persist.store.index_file import (
     INDEX_METADATA,
     Entries,
-    Index,
-    IndexConflict,
-    IndexDamaged,
     Snapshot,
     encode_entry,
-    merge_versions,
     render,
 )
 from intake_persist.store.persist_store import PersistStore
@@ -41,11 +40,11 @@ def _index(tmp_path) -> Index:
 # ---- render ------------------------------------------------------------------------
 def test_render_exact_bytes():
     empty = render({"version": 1}, [])
-    body = (ix.HEADER + b'metadata: {"version": 1}\nsources: {}\n')
+    body = (ixf.HEADER + b'metadata: {"version": 1}\nsources: {}\n')
     tail = b"# end of index: 0 entries in %d bytes\n" % len(empty)
     assert empty == body + tail
     one = render({}, [(TOK_A, b'{"x": 1}')])
-    assert one == (ix.HEADER + b"metadata: {}\nsources:\n" + b'  "' + TOK_A.encode()
+    assert one == (ixf.HEADER + b"metadata: {}\nsources:\n" + b'  "' + TOK_A.encode()
                    + b'": {"x": 1}\n' + b"# end of index: 1 entry in %d bytes\n" % len(one))
     two = render({}, [(TOK_A, b"{}"), (TOK_B, b"{}")])
     assert two.endswith(b"# end of index: 2 entries in %d bytes\n" % len(two))
@@ -177,14 +176,14 @@ def test_metadata_line_that_cannot_be_read_gives_the_default():
     (dt.time(5, 6), '"05:06:00"'), (complex(1, 2), '"(1+2j)"'),
 ])
 def test_encoding_exact(value, text):
-    assert ix.encode_value(value) == text
+    assert ixf.encode_value(value) == text
     assert encode_entry({"v": value}) == ('{"v": ' + text + "}").encode("utf-8")
 
 
 def test_unsafe_characters_escaped_on_first_use(monkeypatch):
-    monkeypatch.setattr(ix, "_yaml_unsafe", None)  # as in a fresh process
-    assert ix._enc_str("x\x01y\ufeff") == '"x\\u0001y\\ufeff"'
-    assert ix._yaml_unsafe is not None
+    monkeypatch.setattr(ixf, "_yaml_unsafe", None)  # as in a fresh process
+    assert ixf._enc_str("x\x01y\ufeff") == '"x\\u0001y\\ufeff"'
+    assert ixf._yaml_unsafe is not None
 
 
 # ---- Entries ------------------------------------------------------------------------

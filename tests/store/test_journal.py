@@ -17,7 +17,8 @@ from store_helpers import FrameSource, index_bytes, put_index, subprocess_env
 
 from intake_persist.store import journal, layout
 from intake_persist.store.backends import backend_for
-from intake_persist.store.index import INDEX_METADATA, Index, render
+from intake_persist.store.index import Index
+from intake_persist.store.index_file import INDEX_METADATA, render
 from intake_persist.store.persist_store import PersistStore
 
 
@@ -424,7 +425,7 @@ def test_a_fold_splices_the_changed_lines_into_the_same_file_a_full_rewrite_make
     is byte for byte the one a full rewrite gives, and its new cache finds every
     entry."""
     from intake_persist.store import offsets
-    from intake_persist.store.index import Snapshot, encode_entry, encode_value
+    from intake_persist.store.index_file import Snapshot, encode_entry, encode_value
 
     url = _folded_store(tmp_path, n=30)
     ix = index(url, fold_records=500)
