@@ -127,37 +127,3 @@ def test_backends_are_imported_when_first_used(tmp_path):
                                       "intake_persist.store.backends.local",
                                       "intake_persist.store.backends.markers"])
 
-
-EMPTIER = textwrap.dedent("""
-    import sys
-    from intake_persist.store.backends.local import LocalBackend
-    b = LocalBackend(sys.argv[1])
-    print("ready", flush=True)
-    while sys.stdin.readline():  # one line per round; EOF stops
-        for _ in range(500):
-            b.rmdir_if_empty("pending")
-        print("done", flush=True)
-""")
-
-
-def test_local_put_survives_gc_removing_its_empty_folder(tmp_path):
-    """gc removes pending/ when it is empty (rmdir_if_empty) while another process
-    puts a marker there: the put still lands (it failed with FileNotFoundError or
-    FileExistsError when the folder went between its makedirs and its open)."""
-    root = str(tmp_path / "store")
-    backend = LocalBackend(root)
-    gc = subprocess.Popen([sys.executable, "-c", EMPTIER, root], env=subprocess_env(),
-                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert gc.stdout.readline().strip() == "ready"
-        for i in range(40):
-            gc.stdin.write("go\n")
-            gc.stdin.flush()
-            for j in range(50):
-                backend.put(f"pending/m{i}.{j}", b"x")
-                assert backend.read_bytes(f"pending/m{i}.{j}") == b"x"
-                os.remove(os.path.join(root, "pending", f"m{i}.{j}"))
-            assert gc.stdout.readline().strip() == "done"
-    finally:
-        gc.stdin.close()
-        gc.wait(timeout=60)
