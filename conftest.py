@@ -146,6 +146,40 @@ def _isolated_intake_dirs(tmp_path_factory, monkeypatch):
 # --------------------------------------------------------------------------- moto
 
 
+def one_request_at_a_time(app):
+    """moto's WSGI app, serving one request at a time once its body has arrived.
+
+    S3 checks a conditional write's precondition and writes in one atomic step;
+    moto's in-memory backend does them apart, so two threaded requests can both
+    pass an ``If-Match`` and one update is lost. Bodies are read before the lock,
+    so a client stalled mid-upload holds up no one else."""
+    import io
+    import threading
+
+    lock = threading.Lock()
+
+    def serve(environ, start_response):
+        length = environ.get("CONTENT_LENGTH")
+        stream = environ["wsgi.input"]
+        if length:
+            body = stream.read(int(length))
+        elif environ.get("wsgi.input_terminated"):
+            body = stream.read()
+        else:
+            body = b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        with lock:
+            result = app(environ, start_response)
+            try:
+                return [b"".join(result)]
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
+    return serve
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     """moto's S3 server on 127.0.0.1 (a free port); yields ``http://127.0.0.1:<port>``."""
@@ -161,6 +195,7 @@ def s3_server():
 
     server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    server._server.app = one_request_at_a_time(server._server.app)
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     # botocore >= 1.31 (and aiobotocore, pyarrow, subprocesses) honour this.
