@@ -151,8 +151,19 @@ def check_yaml_text(text: str, url: str | None = None) -> None:
                     url=url,
                     line=line,
                 )
-    except yaml.YAMLError:
-        return  # the real parse reports it with its line
+    except yaml.YAMLError as exc:
+        # PyYAML >= 6.0.4 stops at its own nesting limit while scanning ahead, before
+        # the events above reach MAX_DEPTH: the same refusal, so the same error
+        if "maximum nesting depth" not in str(getattr(exc, "problem", "")):
+            return  # the real parse reports it with its line
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise CatalogRecursionError(
+            f"catalog {where}, line {line}: nested more than {MAX_DEPTH} levels deep "
+            "(mappings and lists inside each other); refused",
+            url=url,
+            line=line,
+        ) from None
 
 
 # ---- naming the file and the entry --------------------------------------------------
