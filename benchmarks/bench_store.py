@@ -40,6 +40,7 @@ No figure is asserted anywhere.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -50,8 +51,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 
-from _common import child_env, footer, header, median_ms
+from _common import child_env, footer, header, load, median_ms
 
 REAL = 3  # sources persisted for real before the synthetic ones
 EXTRA = 5  # more real persists measured in (c)
@@ -199,6 +201,27 @@ def atomic_rewrite_ms(index_path: str, line: bytes, scratch: str, repeats: int) 
     return median_ms(once, repeats)
 
 
+@contextlib.contextmanager
+def timed_index_updates(store) -> Iterator[list[float]]:
+    """Inside the block, time each ``Index.update`` of ``store`` (ms, appended to the
+    list yielded): the index step of a persist, measured around the store's own call."""
+    times: list[float] = []
+    update = store.index.update
+
+    def timed(fn, *a, **k):
+        t0 = time.perf_counter()
+        try:
+            return update(fn, *a, **k)
+        finally:
+            times.append((time.perf_counter() - t0) * 1000)
+
+    store.index.update = timed
+    try:
+        yield times
+    finally:
+        del store.index.update
+
+
 def measure_persist(info: dict) -> dict:
     """(c): persist EXTRA more sources for real; time the whole call and its index step,
     count the bytes written to the index; then one fold."""
@@ -210,28 +233,15 @@ def measure_persist(info: dict) -> dict:
 
     store = get_store()
     assert store.path == info["store"]
-    index_times: list[float] = []
-    orig_update = store.index.update
-
-    def timed_update(fn, *a, **k):
-        t0 = time.perf_counter()
-        try:
-            return orig_update(fn, *a, **k)
-        finally:
-            index_times.append((time.perf_counter() - t0) * 1000)
-
-    store.index.update = timed_update
     cat = open_catalog(info["cat"])
     totals, nbytes = [], []
-    try:
+    with timed_index_updates(store) as index_times:
         for name in info["names"][REAL:]:
             before = index_files(info["store"])
             t0 = time.perf_counter()
             cat[name].persist()
             totals.append((time.perf_counter() - t0) * 1000)
             nbytes.append(written(before, index_files(info["store"])))
-    finally:
-        del store.index.update
     csv0 = os.path.join(os.path.dirname(info["cat"]), "data", f"{info['names'][-1]}.csv")
     index_path = os.path.join(info["store"], "cat.yaml")
     with tempfile.TemporaryDirectory() as scratch:
@@ -421,31 +431,20 @@ def measure_s3(info: dict) -> dict:
     fs.pipe(f"{root}/cat.yaml", index_bytes)
     data = os.path.join(os.path.dirname(info["cat"]), "data")
     store = PersistStore(root)
-    index_times: list[float] = []
-    orig_update = store.index.update
-
-    def timed_update(fn, *a, **k):
-        t0 = time.perf_counter()
-        try:
-            return orig_update(fn, *a, **k)
-        finally:
-            index_times.append((time.perf_counter() - t0) * 1000)
-
-    store.index.update = timed_update
     nbytes, requests, totals = [], [], []
-    for i in range(EXTRA):
-        path = os.path.join(data, f"s3_{i}.csv")
-        write_csv(path, 1000 + i)
-        before = s3_index_objects(fs, root)
-        REQUESTS.take()
-        t0 = time.perf_counter()
-        store.persist(CSVSource(urlpath=path))
-        totals.append((time.perf_counter() - t0) * 1000)
-        log = REQUESTS.take()
-        after = s3_index_objects(fs, root)
-        nbytes.append(sum(v[1] for k, v in after.items() if before.get(k) != v))
-        requests.append(log)
-    del store.index.update
+    with timed_index_updates(store) as index_times:
+        for i in range(EXTRA):
+            path = os.path.join(data, f"s3_{i}.csv")
+            write_csv(path, 1000 + i)
+            before = s3_index_objects(fs, root)
+            REQUESTS.take()
+            t0 = time.perf_counter()
+            store.persist(CSVSource(urlpath=path))
+            totals.append((time.perf_counter() - t0) * 1000)
+            log = REQUESTS.take()
+            after = s3_index_objects(fs, root)
+            nbytes.append(sum(v[1] for k, v in after.items() if before.get(k) != v))
+            requests.append(log)
     line = b"x" * 900
     raw_put = median_ms(lambda: fs.pipe(f"{root}-raw/journal/{uuid.uuid4().hex}", line), EXTRA)
     raw_rewrite = median_ms(lambda: fs.pipe(f"{root}-raw/cat.yaml", index_bytes), 3)
@@ -490,7 +489,7 @@ def main() -> None:
     for n in sizes:
         with tempfile.TemporaryDirectory() as root:
             info = populate(root, n)
-            print(f"\n## {n:,} entries  ({load_now()})")
+            print(f"\n## {n:,} entries  ({load()})")
             fold = f"{info['fold_s']:.2f} s" if info["fold_s"] is not None else "none"
             print(f"populate: {REAL} real persists {info['real_s']:.2f} s, "
                   f"{n - REAL} synthetic entries written {info['write_s']:.2f} s, "
@@ -570,11 +569,6 @@ def fresh(label: str, ms: tuple, empty: tuple | None) -> None:
 
 def row(label: str, ms: float, extra: str = "", digits: int = 1) -> None:
     print(f"{label:<59}: {ms:7.{digits}f} ms" + (f"   {extra}" if extra else ""))
-
-
-def load_now() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 if __name__ == "__main__":
