@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from _common import child_env, footer, fresh_processes_ms, header
+from _common import child_env, footer, fresh_processes_ms, header, median_ms
 
 REPEATS = 11
 
@@ -53,15 +53,6 @@ def write_catalog(path: str, n: int) -> None:
         f.write("\n".join(lines) + "\n")
 
 
-def best_ms(fn, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
-
-
 def main() -> None:
     import yaml
 
@@ -79,12 +70,12 @@ def main() -> None:
         write_catalog(path, 1000)
         with open(path) as f:
             text = f.read()
-        raw = best_ms(lambda: yaml.load(text, Loader=yaml.CSafeLoader))
+        raw = median_ms(lambda: yaml.load(text, Loader=yaml.CSafeLoader), REPEATS)
         print(f"PyYAML C loader, 1,000-entry catalog    : {raw:8.1f} ms   (baseline)")
 
         from intake_persist import open_catalog
 
-        ours = best_ms(lambda: list(open_catalog(path)))
+        ours = median_ms(lambda: list(open_catalog(path)), REPEATS)
         print(f"open_catalog + list, 1,000 entries      : {ours:8.1f} ms   target < 60 ms")
 
         cat = open_catalog(path)
