@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import textwrap
-import threading
 import time
 
 import pandas as pd
 import pytest
-from store_helpers import FrameSource, subprocess_env
+from races import finish_workers, run_threads, start_workers
+from store_helpers import FrameSource
 
 from intake_persist.store import layout
 from intake_persist.store.persist_store import PersistStore
@@ -106,15 +104,8 @@ def _interrupted(path: str) -> set[str]:
 def test_many_processes(tmp_path):
     path = str(tmp_path / "store")
     nproc, rounds = 8, 4
-    procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, path, str(w), str(rounds)],
-                         env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-        for w in range(nproc)
-    ]
-    for p in procs:
-        out, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err
+    procs = start_workers(WORKER, [(path, w, rounds) for w in range(nproc)])
+    finish_workers(procs, timeout=300)
     st = PersistStore(path)
     expected = {FrameSource(nparts=2, rows=20, seed=w * 100 + r).token
                 for w in range(nproc) for r in range(rounds) if not r % 2}
@@ -133,21 +124,13 @@ def test_many_threads(store):
     multi-process test on SeaweedFS is in tests/integration)."""
     st = store
     nthreads, rounds = (8, 3) if st.backend.local_paths else (4, 2)
-    errors = []
 
     def work(i):
-        try:
-            for r in range(rounds):
-                PersistStore(st.path).persist(FrameSource(nparts=1, rows=5, seed=i * 10 + r))
-                st.persist(FrameSource(nparts=1, rows=3, seed=-5))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for r in range(rounds):
+            PersistStore(st.path).persist(FrameSource(nparts=1, rows=5, seed=i * 10 + r))
+            st.persist(FrameSource(nparts=1, rows=3, seed=-5))
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(nthreads)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_threads(work, nthreads)
     assert not errors
     assert len(st) == nthreads * rounds + 1
     _check_consistent(st)
@@ -176,9 +159,7 @@ def test_sigkill_at_random_moments(tmp_path):
     big = FrameSource(nparts=30, rows=15_000, seed=0)
     landed = []  # per trial: what the kill interrupted
     for trial in range(6):
-        p = subprocess.Popen([sys.executable, "-c", CRASHER, path, str(trial)],
-                             env=subprocess_env(), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+        (p,) = start_workers(CRASHER, [(path, trial)])
         assert p.stdout.readline().strip() == "start"
         time.sleep(rng.uniform(0.0, 2.5))
         p.send_signal(signal.SIGKILL)

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
 
 import pytest
 import yaml
-from store_helpers import FrameSource, index_bytes, put_index, subprocess_env
+from races import finish_workers, run_threads, start_workers
+from store_helpers import FrameSource, index_bytes, put_index
 
 from intake_persist.store import journal, layout
 from intake_persist.store.backends import backend_for
@@ -226,25 +225,17 @@ def test_store_on_a_journal_remove_gc_and_rebuild(store_url):
 def test_threads_racing_and_folding_lose_nothing(store_url):
     journaled(store_url)
     writers, per_writer = (4, 6) if "://" not in store_url else (3, 3)
-    errors: list[Exception] = []
     barrier = threading.Barrier(writers)
 
     def go(w):
         ix = index(store_url, fold_records=2)  # every other record folds
         barrier.wait(timeout=30)
-        try:
-            for r in range(per_writer):
-                ix.update(setter(w * 100 + r))
-                if r == per_writer - 1:
-                    ix.update(lambda e, w=w: e.pop(tok(w * 100)))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for r in range(per_writer):
+            ix.update(setter(w * 100 + r))
+            if r == per_writer - 1:
+                ix.update(lambda e, w=w: e.pop(tok(w * 100)))
 
-    threads = [threading.Thread(target=go, args=(w,)) for w in range(writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    errors = run_threads(go, writers, timeout=120)
     assert not errors
     want = {tok(w * 100 + r) for w in range(writers) for r in range(1, per_writer)}
     assert set(index(store_url).entries()) == want
@@ -272,13 +263,9 @@ def test_processes_racing_and_folding_lose_nothing(store_url):
     url = store_url
     journaled(url)
     nproc, n = (3, 8) if "://" not in url else (2, 4)
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, str(w), str(n), "3"],
-                              stdout=subprocess.PIPE, text=True, env=subprocess_env())
-             for w in range(nproc)]
+    procs = start_workers(WORKER, [(url, w, n, 3) for w in range(nproc)])
     done = set()
-    for p in procs:
-        out, _ = p.communicate(timeout=120)
-        assert p.returncode == 0
+    for out in finish_workers(procs, timeout=120):
         done.update(out.split())
     assert len(done) == nproc * n
     assert set(index(url).entries()) == done
@@ -294,9 +281,9 @@ def test_writers_killed_mid_journal_lose_no_acknowledged_update(tmp_path):
     journaled(url)
     done: set[str] = set()
     for rnd in range(2):
-        procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, str(rnd * 10 + w),
-                                   "200", "2"], stdout=subprocess.PIPE, text=True,
-                                  env=subprocess_env()) for w in range(2)]
+        # read here line by line, then killed: nothing would read a stderr pipe
+        procs = start_workers(WORKER, [(url, rnd * 10 + w, 200, 2) for w in range(2)],
+                              stderr=None)
         for p in procs:  # each has started updating
             done.add(p.stdout.readline().strip())
         time.sleep(0.05 + 0.1 * rnd)
@@ -324,22 +311,14 @@ def test_store_threads_on_a_journal(tmp_path, monkeypatch):
     store_url = str(tmp_path / "store")
     journaled(store_url)
     nthreads, rounds = 4, 2
-    errors: list[Exception] = []
 
     def work(i):
-        try:
-            for r in range(rounds):
-                st = PersistStore(store_url)
-                st.persist(FrameSource(nparts=1, rows=3, seed=i * 10 + r))
-                st.persist(FrameSource(nparts=1, rows=2, seed=-5))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for r in range(rounds):
+            st = PersistStore(store_url)
+            st.persist(FrameSource(nparts=1, rows=3, seed=i * 10 + r))
+            st.persist(FrameSource(nparts=1, rows=2, seed=-5))
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(nthreads)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(180)
+    errors = run_threads(work, nthreads, timeout=180)
     assert not errors
     st = PersistStore(store_url)
     want = {FrameSource(nparts=1, rows=3, seed=i * 10 + r).token
