@@ -1,18 +1,25 @@
 """Store benchmark: lookups and index updates at 100 / 1,000 / 10,000 / 100,000 entries.
 
-Run: ``python benchmarks/bench_store.py [--sizes 100,1000,10000,100000] [--repeats 11]``.
+Run: ``python benchmarks/bench_store.py [--sizes 100,1000,10000,100000] [--repeats 11]
+[--modes site,-S] [--skip-persist] [--s3-sizes 1000,10000]``.
 
 For each size a local store is built, then measured, each figure beside its raw
 counterpart:
 
 (a) a fresh process that imports intake_persist and looks one entry up: through a
     catalog (``open_catalog`` + ``cat[name]`` resolved to the copy) and through the
-    store (``PersistStore(path)[token]``); wall time, and minus an empty
-    interpreter's startup measured in the same run (interleaved). Raw: a fresh
-    process that reads a JSON index by hand (``json.load`` of ``{token: entry}``
-    for every entry), and one that reads ``cat.yaml`` and ``json.loads`` the one
-    line (found with ``bytes.find``); PyYAML's C loader parsing the whole
-    ``cat.yaml`` up to 10,000 entries;
+    store (``PersistStore(path)[token]``), the source built. Timed inside the child
+    from its first line (``perf_counter`` and ``process_time`` before the code
+    imports anything) to the result ("in-process", wall / CPU), and from outside
+    (the whole process, and that minus an empty interpreter's, interleaved). Raw: a
+    fresh process that reads a JSON index by hand (``json.load`` of ``{token:
+    entry}`` for every entry, ``import json`` inside the timing), and one that reads
+    ``cat.yaml`` and ``json.loads`` the one line (found with ``bytes.find``); PyYAML's
+    C loader parsing the whole ``cat.yaml`` up to 10,000 entries. Each in two
+    interpreters: ``python`` as it starts on this machine (its ``.pth`` files import
+    re, typing, pathlib... before the first line) and ``python -S`` (no site
+    processing; site-packages on ``PYTHONPATH``), where every module the lookup
+    needs is paid inside the timing;
 (b) a warm lookup in an open catalog, per call; raw: ``os.stat`` + ``json.loads``;
 (c) persisting one more small source (1,000-row CSV): the whole ``persist``, its
     index step (``Index.update``, timed around the store's own call) and the bytes
@@ -32,7 +39,8 @@ reads them; gc would drop them). Past 256 KiB the index is written journaled, as
 the store itself switches. One real persist then goes to the journal and
 ``Index.fold(close=True)`` folds it, as a writer does every 100 updates, which
 writes the offsets cache too. (c) then persists more sources for real, and
-(a)/(b) look up the last one, whose line is at the end of ``cat.yaml``.
+(a)/(b) look up the last one, whose line is at the end of ``cat.yaml`` (with
+``--skip-persist``, no (c): the one persisted before the fold).
 
 No figure is asserted anywhere.
 """
@@ -147,7 +155,8 @@ def populate(root: str, n: int) -> dict:
     assert len(PersistStore(store_path)) == n + 1
     return {"real_s": real_s, "write_s": write_s, "fold_s": fold_s if folded else None,
             "cat": cat_path, "store": store_path, "names": names[:REAL] + names[REAL + 1:],
-            "json_index": os.path.join(root, "index.json"), "journaled": "journal" in md}
+            "json_index": os.path.join(root, "index.json"), "journaled": "journal" in md,
+            "lookup": names[-1]}
 
 
 def index_files(store_path: str) -> dict:
@@ -267,25 +276,54 @@ def measure_persist(info: dict) -> dict:
             "line_bytes": len(line)}
 
 
-def fresh_processes(codes: dict[str, str], repeats: int, env: dict) -> dict[str, tuple]:
-    """``{name: (wall ms, cpu ms)}``: medians over fresh interpreters running each code,
-    interleaved after a warm-up round. CPU is the child's user + system time, which a
-    loaded machine inflates far less than wall time."""
+def fresh_processes(codes: dict[str, str], repeats: int, env: dict,
+                    flags: tuple[str, ...] = ()) -> dict[str, dict]:
+    """``{name: {"wall", "cpu", "in_wall", "in_cpu"}}`` (ms): medians over fresh
+    interpreters (``sys.executable *flags -c code``) running each code, interleaved
+    after a warm-up round. ``wall``/``cpu``: the whole child, from outside (CPU is its
+    user + system time, which a loaded machine inflates far less than wall time).
+    ``in_wall``/``in_cpu``: measured inside the child, from its first line (before any
+    import of the code) to the end of the code (see :func:`timed`)."""
     import resource
 
-    walls: dict[str, list[float]] = {k: [] for k in codes}
-    cpus: dict[str, list[float]] = {k: [] for k in codes}
+    keys = ("wall", "cpu", "in_wall", "in_cpu")
+    runs: dict[str, dict[str, list[float]]] = {k: {x: [] for x in keys} for k in codes}
     for rnd in range(repeats + 1):
         for name, code in codes.items():
             r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], check=True, env=env)
+            out = subprocess.run([sys.executable, *flags, "-c", timed(code)], check=True,
+                                 env=env, capture_output=True, text=True).stdout
             wall = (time.perf_counter() - t0) * 1000
             r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             if rnd:
-                walls[name].append(wall)
-                cpus[name].append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
-    return {k: (statistics.median(walls[k]), statistics.median(cpus[k])) for k in codes}
+                in_wall, in_cpu = (float(x) for x in out.split()[-2:])
+                got = runs[name]
+                got["wall"].append(wall)
+                got["cpu"].append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
+                got["in_wall"].append(in_wall)
+                got["in_cpu"].append(in_cpu)
+    return {k: {x: statistics.median(v[x]) for x in keys} for k, v in runs.items()}
+
+
+def timed(code: str) -> str:
+    """``code`` between two clock readings taken in the child: the first line of the
+    program, before the code imports anything (``time`` is built in), and after its
+    last line; printed as ``<wall ms> <cpu ms>`` (process time)."""
+    return ("import time as _t\n_w, _c = _t.perf_counter(), _t.process_time()\n" + code
+            + "\nprint((_t.perf_counter() - _w) * 1e3, (_t.process_time() - _c) * 1e3)\n")
+
+
+def nosite_env(env: dict) -> dict:
+    """``env`` for ``python -S``: no site processing, so no ``.pth`` file runs (on this
+    machine they import certifi, coverage's hook and the editable-install finder, and
+    with them re, typing, pathlib, enum...); site-packages goes on ``PYTHONPATH`` after
+    the checkout so the libraries still import."""
+    import site
+
+    parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    parts += [p for p in site.getsitepackages() if p not in parts]
+    return {**env, "PYTHONPATH": os.pathsep.join(parts)}
 
 
 FRESH_OURS = """
@@ -324,21 +362,22 @@ with open({json_index!r}) as f:
 """
 PROBE = """
 import sys
-import intake_persist
-cat = intake_persist.open_catalog({cat!r})
-src = cat[{name!r}]
-assert src.is_persisted, src
-heavy = [m for m in ("yaml", "fsspec", "jinja2", "pandas", "dask", "pyarrow", "zarr", "s3fs")
-         if m in sys.modules]
-print(" ".join(heavy) or "none")
+before = set(sys.modules)
+{code}
+new = set(sys.modules) - before
+heavy = [m for m in ("yaml", "fsspec", "jinja2", "pandas", "dask", "pyarrow", "zarr", "s3fs",
+                     "xarray", "dataclasses", "inspect", "subprocess") if m in new]
+print(len(new), ",".join(heavy) or "-")
 """
+MODES = {"site": (), "-S": ("-S",)}  # python's own flags for the children
 
 
-def measure_fresh(info: dict, repeats: int) -> dict:
-    """(a)"""
+def measure_fresh(info: dict, repeats: int, modes: list[str]) -> dict:
+    """(a): ``{mode: {variant: figures}}`` (see :func:`fresh_processes`), plus the
+    modules each lookup imports and the index's size."""
     from intake_persist.store import PersistStore
 
-    name = info["names"][-1]
+    name = info["lookup"]
     store = PersistStore(info["store"])
     index = os.path.join(info["store"], "cat.yaml")
     entries = store.index.entries()
@@ -354,16 +393,19 @@ def measure_fresh(info: dict, repeats: int) -> dict:
         "line": FRESH_LINE.format(index=index, tok=tok, skip=len(tok) + 7),
         "json": FRESH_JSON.format(json_index=info["json_index"], tok=tok),
     }
-    out: dict = fresh_processes(codes, repeats, env=env)
-    # the full YAML parse takes seconds at 10,000 entries: 3 runs, and none past that
-    out["yaml"] = None
-    if len(entries) <= 10_000:
-        out["yaml"] = fresh_processes({"yaml": FRESH_YAML.format(index=index, tok=tok)},
-                                      min(repeats, 3), env=env)["yaml"]
-    out["imported"] = subprocess.run(
-        [sys.executable, "-c", PROBE.format(cat=info["cat"], name=name)],
-        env=env, capture_output=True, text=True, check=True).stdout.strip()
-    out["index_mb"] = os.path.getsize(index) / 2**20
+    out: dict = {"imported": {}, "index_mb": os.path.getsize(index) / 2**20}
+    for mode in modes:
+        flags = MODES[mode]
+        menv = nosite_env(env) if "-S" in flags else env
+        out[mode] = fresh_processes(codes, repeats, env=menv, flags=flags)
+        # the full YAML parse takes seconds at 10,000 entries: 3 runs, and none past that
+        if len(entries) <= 10_000:
+            out[mode].update(fresh_processes({"yaml": FRESH_YAML.format(index=index, tok=tok)},
+                                             min(repeats, 3), env=menv, flags=flags))
+        for what in ("ours", "store"):
+            probe = subprocess.run([sys.executable, *flags, "-c", PROBE.format(code=codes[what])],
+                                   env=menv, capture_output=True, text=True, check=True)
+            out["imported"][mode, what] = probe.stdout.strip()
     return out
 
 
@@ -373,7 +415,7 @@ def measure_warm(info: dict, repeats: int) -> dict:
 
     from intake_persist import open_catalog
 
-    name = info["names"][-1]
+    name = info["lookup"]
     cat = open_catalog(info["cat"])
     assert cat[name].is_persisted
 
@@ -476,14 +518,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100,1000,10000,100000")
     parser.add_argument("--repeats", type=int, default=11)
+    parser.add_argument("--modes", default="site,-S",
+                        help="interpreters for (a): 'site' (python as it starts here), "
+                             "'-S' (python -S: no .pth files)")
+    parser.add_argument("--skip-persist", action="store_true",
+                        help="(a) and (b) only: no (c), no (d)")
     parser.add_argument("--s3-sizes", default="1000,10000",
                         help="sizes also measured on moto's S3 server (needs moto[server])")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    s3_sizes = {int(s) for s in args.s3_sizes.split(",") if s}
+    modes = [m for m in args.modes.split(",") if m]
+    s3_sizes = {int(s) for s in args.s3_sizes.split(",") if s} if not args.skip_persist else set()
     header(args.repeats)
     print(f"# each store: {REAL} real persists + synthetic entries written into cat.yaml, "
           f"1 real persist + a fold; {EXTRA} more real persists in (c)")
+    print("# (a) in-process: ms from the child's first line (before it imports anything) to "
+          "the lookup's result; process: the whole child from outside")
     rows = []
     s3rows: list = []
     for n in sizes:
@@ -494,77 +544,104 @@ def main() -> None:
             print(f"populate: {REAL} real persists {info['real_s']:.2f} s, "
                   f"{n - REAL} synthetic entries written {info['write_s']:.2f} s, "
                   f"journaled: {info['journaled']}, first fold {fold}")
-            c = measure_persist(info)
-            a = measure_fresh(info, args.repeats)
+            c = None
+            if args.skip_persist:
+                info["lookup"] = f"extra_{0}"  # persisted by populate, then folded
+            else:
+                c = measure_persist(info)
+            a = measure_fresh(info, args.repeats, modes)
             b = measure_warm(info, args.repeats)
             rows.append((n, a, b, c))
-            print(f"cat.yaml: {a['index_mb']:.2f} MiB; modules imported by the fresh lookup: "
-                  f"{a['imported']}")
-            e = a["empty"]
-            fresh("(a) fresh process: import, open_catalog, cat[name] -> copy", a["ours"], e)
-            fresh("    fresh process: import, PersistStore(path)[token]", a["store"], e)
-            fresh("    same catalog, persist_mode='never' (no store lookup)", a["never"], e)
-            fresh("    raw, fresh process: empty interpreter", e, None)
-            fresh("    raw, fresh process: json.load of a JSON index, [token]", a["json"], e)
-            fresh("    raw, fresh process: read cat.yaml + json.loads(line)", a["line"], e)
-            if a["yaml"] is not None:
-                fresh("    raw, fresh process: PyYAML C loader parses cat.yaml", a["yaml"], e)
+            print(f"cat.yaml: {a['index_mb']:.2f} MiB; modules imported by the fresh lookup "
+                  "(how many; of note): " + "; ".join(
+                      f"{what} {mode}: {v}" for (mode, what), v in a["imported"].items()))
+            for mode in modes:
+                m = a[mode]
+                e = m["empty"]
+                print(f"(a) fresh process, python {mode}:")
+                fresh("    ours: import, open_catalog, cat[name] -> copy", m["ours"], e)
+                fresh("    ours: import, PersistStore(path)[token]", m["store"], e)
+                fresh("    same catalog, persist_mode='never' (no store lookup)", m["never"], e)
+                fresh("    raw: empty interpreter", e, None)
+                fresh("    raw: json.load of a JSON index, [token]", m["json"], e)
+                fresh("    raw: read cat.yaml + json.loads(line)", m["line"], e)
+                if "yaml" in m:
+                    fresh("    raw: PyYAML C loader parses cat.yaml", m["yaml"], e)
             row("(b) warm cat[name] -> copy, per call", b["ours"], "", 3)
             row("    raw: os.stat(cat.yaml) + json.loads(line), per call", b["raw"], "", 3)
-            row("(c) persist one more 1,000-row CSV source", c["total"])
-            row("    of which the index update (Index.update)", c["index"],
-                f"wrote {c['bytes']:,.0f} bytes to the index")
-            row("    raw: pyarrow read_csv + write_table of the same file", c["raw_write"])
-            row("    raw: append a JSON line to a file + fsync", c["raw_append"],
-                f"{c['line_bytes']:,} bytes")
-            row("    raw: atomic rewrite of a file of cat.yaml's size", c["raw_rewrite"])
-            if c["fold_ms"] is not None:
-                row("    one fold of the journal into cat.yaml", c["fold_ms"],
-                    f"wrote {c['fold_bytes']:,} bytes; amortized over "
-                    f"{FOLD} updates: {c['fold_bytes'] / FOLD:,.0f} bytes each")
-            print("    runs: persist (ms) " + " ".join(f"{t:.0f}" for t in c["totals"])
-                  + "; index (ms) " + " ".join(f"{t:.1f}" for t in c["index_times"])
-                  + "; bytes " + " ".join(f"{x:,}" for x in c["all_bytes"]))
+            if c is not None:
+                print_persist(c)
             if n in s3_sizes:
                 d = measure_s3(info)
                 s3rows.append((n, d))
-                row(f"(d) S3 (moto): persist one more source, cat.yaml {d['index_mb']:.2f} MiB",
-                    d["total"])
-                row("    of which the index update (Index.update)", d["index"],
-                    f"wrote {d['bytes']:,.0f} bytes to the index")
-                print(f"    requests per persist: {d['requests']:.0f} in all; "
-                      "of one persist: " + ", ".join(f"{k} {v}" for k, v in
-                                                     sorted(d["kinds"].items())))
-                row("    raw: one PUT of a 900-byte object", d["raw_put"])
-                row("    raw: one PUT of a file of cat.yaml's size", d["raw_rewrite"])
-                if d["fold_ms"] is not None:
-                    row("    one fold of the journal into cat.yaml", d["fold_ms"],
-                        f"wrote {d['fold_bytes']:,} bytes in {d['fold_requests']} requests")
-                print("    runs: bytes " + " ".join(f"{x:,}" for x in d["all_bytes"]))
+                print_s3(d)
             sys.stdout.flush()
-    print("\n# summary, ms (fresh processes: cpu time minus an empty interpreter's)")
-    print("# entries | (a) catalog, store | raw: json index, line | (c) index update, bytes | "
-          "raw: append, rewrite | fold ms, bytes/update")
-    for n, a, _b, c in rows:
-        e = a["empty"][1]
-        fold = (f"{c['fold_ms']:6.0f} {c['fold_bytes'] / FOLD:9,.0f}" if c["fold_ms"] is not None
-                else "     -         -")
-        print(f"# {n:>7,} | {a['ours'][1] - e:6.1f} {a['store'][1] - e:6.1f} | "
-              f"{a['json'][1] - e:6.1f} {a['line'][1] - e:6.1f} | {c['index']:6.1f} "
-              f"{c['bytes']:9,.0f} | {c['raw_append']:6.1f} {c['raw_rewrite']:7.1f} | {fold}")
+    print("\n# summary (a): fresh-process first lookup, ms in-process (wall / cpu), "
+          "import included")
+    print("# entries | python | ours: catalog, store           | raw: json index, cat.yaml line")
+    for n, a, _b, _c in rows:
+        for mode in modes:
+            m = a[mode]
+            print(f"# {n:>7,} | {mode:<6} | {pair(m['ours'])} {pair(m['store'])} | "
+                  f"{pair(m['json'])} {pair(m['line'])}")
+    if not args.skip_persist:
+        print("# summary (c): ms")
+        print("# entries | index update, bytes | raw: append, rewrite | fold ms, bytes/update")
+        for n, _a, _b, c in rows:
+            fold = (f"{c['fold_ms']:6.0f} {c['fold_bytes'] / FOLD:9,.0f}"
+                    if c["fold_ms"] is not None else "     -         -")
+            print(f"# {n:>7,} | {c['index']:6.1f} {c['bytes']:9,.0f} | {c['raw_append']:6.1f} "
+                  f"{c['raw_rewrite']:7.1f} | {fold}")
     for n, d in s3rows:
         print(f"# S3 {n:>7,} | index update {d['index']:6.1f} ms, {d['bytes']:7,.0f} bytes, "
               f"{d['requests']:.0f} requests per persist | fold {d['fold_bytes']:,} bytes")
     footer()
 
 
-def fresh(label: str, ms: tuple, empty: tuple | None) -> None:
-    """A fresh-process figure: wall and CPU time, and both minus an empty interpreter."""
-    wall, cpu = ms
+def print_persist(c: dict) -> None:
+    row("(c) persist one more 1,000-row CSV source", c["total"])
+    row("    of which the index update (Index.update)", c["index"],
+        f"wrote {c['bytes']:,.0f} bytes to the index")
+    row("    raw: pyarrow read_csv + write_table of the same file", c["raw_write"])
+    row("    raw: append a JSON line to a file + fsync", c["raw_append"],
+        f"{c['line_bytes']:,} bytes")
+    row("    raw: atomic rewrite of a file of cat.yaml's size", c["raw_rewrite"])
+    if c["fold_ms"] is not None:
+        row("    one fold of the journal into cat.yaml", c["fold_ms"],
+            f"wrote {c['fold_bytes']:,} bytes; amortized over "
+            f"{FOLD} updates: {c['fold_bytes'] / FOLD:,.0f} bytes each")
+    print("    runs: persist (ms) " + " ".join(f"{t:.0f}" for t in c["totals"])
+          + "; index (ms) " + " ".join(f"{t:.1f}" for t in c["index_times"])
+          + "; bytes " + " ".join(f"{x:,}" for x in c["all_bytes"]))
+
+
+def print_s3(d: dict) -> None:
+    row(f"(d) S3 (moto): persist one more source, cat.yaml {d['index_mb']:.2f} MiB", d["total"])
+    row("    of which the index update (Index.update)", d["index"],
+        f"wrote {d['bytes']:,.0f} bytes to the index")
+    print(f"    requests per persist: {d['requests']:.0f} in all; of one persist: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(d["kinds"].items())))
+    row("    raw: one PUT of a 900-byte object", d["raw_put"])
+    row("    raw: one PUT of a file of cat.yaml's size", d["raw_rewrite"])
+    if d["fold_ms"] is not None:
+        row("    one fold of the journal into cat.yaml", d["fold_ms"],
+            f"wrote {d['fold_bytes']:,} bytes in {d['fold_requests']} requests")
+    print("    runs: bytes " + " ".join(f"{x:,}" for x in d["all_bytes"]))
+
+
+def pair(f: dict) -> str:
+    return f"{f['in_wall']:7.1f} /{f['in_cpu']:6.1f}"
+
+
+def fresh(label: str, f: dict, empty: dict | None) -> None:
+    """A fresh-process figure: in-process wall and CPU time, then the whole child's
+    wall and CPU time, and those minus an empty interpreter's."""
     extra = ""
     if empty is not None:
-        extra = f"   minus empty: wall {wall - empty[0]:6.1f}, cpu {cpu - empty[1]:6.1f} ms"
-    print(f"{label:<59}: {wall:7.1f} ms wall, {cpu:7.1f} ms cpu{extra}")
+        extra = (f", minus empty {f['wall'] - empty['wall']:6.1f} /"
+                 f"{f['cpu'] - empty['cpu']:6.1f}")
+    print(f"{label:<56}: in-process {f['in_wall']:6.1f} /{f['in_cpu']:6.1f} ms; "
+          f"process {f['wall']:6.1f} /{f['cpu']:6.1f}{extra}")
 
 
 def row(label: str, ms: float, extra: str = "", digits: int = 1) -> None:
