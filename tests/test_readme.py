@@ -16,23 +16,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rst_doc import parse
+
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.rst"
 SHELL_STARTS = ("intake-persist", "python -m", "pip ", "export ", "$ ", "cd ")
 
 
 def literal_blocks(path: Path) -> list[str]:
-    import docutils.frontend
     import docutils.nodes
-    import docutils.parsers.rst
-    import docutils.utils
 
-    parser = docutils.parsers.rst.Parser()
-    settings = docutils.frontend.get_default_settings(docutils.parsers.rst.Parser)
-    settings.report_level = 5
-    doc = docutils.utils.new_document(str(path), settings)
-    parser.parse(path.read_text(encoding="utf-8"), doc)
-    return [node.astext() for node in doc.findall(docutils.nodes.literal_block)]
+    return [node.astext() for node in parse(path).findall(docutils.nodes.literal_block)]
 
 
 def python_blocks(path: Path) -> list[str]:
