@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import inspect
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from ..errors import (
@@ -353,6 +352,8 @@ class CatalogEntry:
         return values, overrides
 
     def _driver_arg_names(self) -> set:
+        import inspect
+
         try:
             sig = inspect.signature(self.driver_class().__init__)
         except (TypeError, ValueError):

@@ -23,7 +23,6 @@ import functools
 import math
 import os
 import re
-import subprocess
 import time
 from typing import Any, TypeGuard
 
@@ -63,6 +62,8 @@ def make_shell(allow_shell: bool):
                 f"shell({cmd!r}) in a catalog template is refused: shell commands are disabled; "
                 "pass allow_shell=True to open_catalog to allow them"
             )
+        import subprocess
+
         out = subprocess.run(cmd, shell=True, check=True, capture_output=True, text=True)
         return out.stdout.rstrip("\n")
 
@@ -454,6 +455,8 @@ def _render_error(text: str, exc: BaseException) -> TemplateError:
 
 
 def _jinja_render(text: str, context: dict[str, Any]) -> str:
+    import subprocess  # shell() raises its CalledProcessError; jinja2 weighs far more
+
     from jinja2 import TemplateError as JinjaTemplateError
 
     token = None

@@ -8,7 +8,6 @@ imported inside the functions that need them.
 from __future__ import annotations
 
 import re
-import string
 from typing import Any
 
 from .._io import has_glob
@@ -112,10 +111,20 @@ def _hidden(path: str) -> bool:
 # ---- path patterns ("data_{year:d}_{month:02d}.csv") ---------------------------------
 
 
+def _format_parse(pattern: str) -> list[tuple[str, str | None, str | None, str | None]]:
+    """``string.Formatter().parse(pattern)``; ``string`` (which compiles a regex when
+    imported) only for a path with braces, which the usual path has not."""
+    if "{" not in pattern and "}" not in pattern:
+        return [(pattern, None, None, None)] if pattern else []
+    import string
+
+    return list(string.Formatter().parse(pattern))
+
+
 def pattern_fields(pattern: str) -> list[tuple[str, str]]:
     """``[(name, format_spec)]`` for every ``{field}`` in a pattern."""
     out = []
-    for _literal, name, spec, _conv in string.Formatter().parse(pattern):
+    for _literal, name, spec, _conv in _format_parse(pattern):
         if name is not None:
             if not name:
                 raise ValueError(f"positional field '{{}}' not allowed in path pattern {pattern!r}")
@@ -135,7 +144,7 @@ def is_pattern(urlpath: Any) -> bool:
 def pattern_to_glob(pattern: str) -> str:
     """Replace every field of the pattern by ``*``."""
     out = []
-    for literal, name, _spec, _conv in string.Formatter().parse(pattern):
+    for literal, name, _spec, _conv in _format_parse(pattern):
         out.append(literal)
         if name is not None:
             out.append("*")
@@ -158,7 +167,7 @@ def pattern_regex(pattern: str) -> re.Pattern:
     a repeated field must match the same text."""
     parts = []
     seen: set[str] = set()
-    for literal, name, spec, _conv in string.Formatter().parse(pattern):
+    for literal, name, spec, _conv in _format_parse(pattern):
         lit = re.escape(literal).replace(r"\*", r"[^/]*").replace(r"\?", r"[^/]")
         parts.append(lit)
         if name is not None:

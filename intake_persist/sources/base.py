@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._frozen import Frozen
 from ..tokens import digest, token_of
 
 if TYPE_CHECKING:
@@ -16,14 +16,19 @@ if TYPE_CHECKING:
 CONTAINERS = ("dataframe", "ndarray", "python", "catalog")
 
 
-@dataclass(frozen=True)
-class Schema:
-    """What ``discover()`` learns about a source without reading it all."""
+class Schema(Frozen):
+    """What ``discover()`` learns about a source without reading it all (immutable)."""
 
-    dtype: Any = None
-    shape: tuple | None = None
-    npartitions: int = 1
-    extra_metadata: dict = field(default_factory=dict)
+    _fields = ("dtype", "shape", "npartitions", "extra_metadata")
+    dtype: Any
+    shape: tuple | None
+    npartitions: int
+    extra_metadata: dict
+
+    def __init__(self, dtype: Any = None, shape: tuple | None = None, npartitions: int = 1,
+                 extra_metadata: dict | None = None) -> None:
+        self._set(dtype=dtype, shape=shape, npartitions=npartitions,
+                  extra_metadata={} if extra_metadata is None else extra_metadata)
 
     def as_dict(self) -> dict:
         return {

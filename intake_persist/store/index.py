@@ -18,9 +18,7 @@ rebuilt from the ``<token>/<vid>.meta.yaml`` files, with a warning.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import random
 import re
 import time
 import warnings
@@ -157,6 +155,8 @@ class Index:
                         hook.done(state)
                     return done[0]
             # jittered backoff: writers that collided do not collide again in step
+            import random
+
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 2, 0.5)
         raise IndexConflict("could not update the index")  # pragma: no cover
@@ -300,6 +300,8 @@ class Index:
                 try:
                     tag = b.write(data, base.tag)
                 except IndexConflict:
+                    import random
+
                     time.sleep(random.uniform(0.005, 0.05))
                     continue
                 self._snap = Snapshot(data, tag)
@@ -435,6 +437,8 @@ class Index:
             try:
                 return self._rebuild(data, tag, reason)
             except IndexConflict:  # object stores (no lock): another writer got there
+                import random
+
                 time.sleep(random.uniform(0.005, 0.05))
         raise IndexConflict(f"could not repair {self.backend.url(layout.INDEX)}")
 
@@ -457,6 +461,8 @@ class Index:
         entries: list[tuple[str, bytes]] = []
         for token, versions in sorted(self.published().items()):
             entries.append((token, encode_entry(merge_versions(versions, salvaged.get(token)))))
+        import datetime as _dt
+
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
         kept = layout.DAMAGED_PREFIX + stamp
         if data:

@@ -4,10 +4,10 @@ that reads only the lines a lookup asks for (see :mod:`.index` for the layout)."
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import re
+import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -71,7 +71,9 @@ def encode_value(o: Any) -> str:
         return "{" + ", ".join(f"{_enc_str(str(k))}: {encode_value(v)}" for k, v in o.items()) + "}"
     if isinstance(o, (list, tuple, set, frozenset)):
         return "[" + ", ".join(encode_value(v) for v in o) + "]"
-    if isinstance(o, (_dt.datetime, _dt.date, _dt.time)):
+    # no date/time object exists unless datetime was imported (a lookup does not import it)
+    dt = sys.modules.get("datetime")
+    if dt is not None and isinstance(o, (dt.datetime, dt.date, dt.time)):
         return _enc_str(o.isoformat())
     if hasattr(o, "item"):  # numpy scalars
         return encode_value(o.item())

@@ -28,16 +28,18 @@ the check read behind a conditional write).
 from __future__ import annotations
 
 import errno as _errno
-import random
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._frozen import Frozen
 from ..errors import StoreUnavailableError
+
+if TYPE_CHECKING:
+    import random
 
 T = TypeVar("T")
 
@@ -50,28 +52,31 @@ def _count(name: str, n: int = 1) -> None:
         STATS[name] += n
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(Frozen):
     """How hard to try: ``attempts`` in all (>= 1), backoff ``base`` and ``cap`` in
     seconds, and the longest ``Retry-After`` honoured (``max_retry_after``)."""
 
-    attempts: int = 8
-    base: float = 0.05
-    cap: float = 4.0
-    max_retry_after: float = 30.0
+    _fields = ("attempts", "base", "cap", "max_retry_after")
+    attempts: int
+    base: float
+    cap: float
+    max_retry_after: float
 
-    def __post_init__(self) -> None:
-        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) \
-                or self.attempts < 1:
-            raise ValueError(f"retry attempts must be an integer >= 1, got {self.attempts!r}")
-        for name in ("base", "cap", "max_retry_after"):
-            value = getattr(self, name)
+    def __init__(self, attempts: int = 8, base: float = 0.05, cap: float = 4.0,
+                 max_retry_after: float = 30.0) -> None:
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ValueError(f"retry attempts must be an integer >= 1, got {attempts!r}")
+        values = {"base": base, "cap": cap, "max_retry_after": max_retry_after}
+        for name, value in values.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"retry {name} must be a number of seconds >= 0, got {value!r}")
+        self._set(attempts=attempts, **values)
 
     def delay(self, retry: int, retry_after: float | None = None,
               rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (0-based)."""
+        import random
+
         high = min(self.cap, self.base * (2**retry))
         wait = (rng or random).uniform(high / 2, high)
         if retry_after is not None:

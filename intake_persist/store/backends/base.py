@@ -16,14 +16,13 @@ asks which kind of storage it talks to.
 from __future__ import annotations
 
 import contextlib
-import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
+from ..._frozen import Frozen
 from ..retry import DEFAULT_POLICY, RetryPolicy
 
 T = TypeVar("T")
@@ -36,21 +35,33 @@ Tag: TypeAlias = Any
 LEASE = 600.0
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(Frozen):
     """One entry of :meth:`Backend.listdir`; ``mtime`` in seconds since the epoch."""
 
+    _fields = ("name", "isdir", "mtime")
     name: str
     isdir: bool
-    mtime: float | None = None
+    mtime: float | None
+
+    def __init__(self, name: str, isdir: bool, mtime: float | None = None) -> None:
+        self._set(name=name, isdir=isdir, mtime=mtime)
 
 
-@dataclass
 class Claim:
-    """A writer's marker for one unpublished copy (see :meth:`Backend.claim`)."""
+    """A writer's marker for one unpublished copy (see :meth:`Backend.claim`); compared
+    by value (and so, mutable, not hashable)."""
 
-    rel: str
-    fd: int | None = None
+    def __init__(self, rel: str, fd: int | None = None) -> None:
+        self.rel = rel
+        self.fd = fd
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Claim) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.rel, self.fd) == (other.rel, other.fd)
+
+    def __repr__(self) -> str:
+        return f"Claim(rel={self.rel!r}, fd={self.fd!r})"
 
 
 class Backend(ABC):
@@ -184,6 +195,8 @@ class Backend(ABC):
                     continue
             if time.monotonic() > deadline:
                 break
+            import random
+
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 2, 0.5)
         try:

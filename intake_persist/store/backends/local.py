@@ -14,7 +14,6 @@ import contextlib
 import errno
 import json
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -227,6 +226,8 @@ class LocalBackend(Backend):
     def rm(self, rel: str) -> None:
         path = self._path(rel)
         if os.path.isdir(path) and not os.path.islink(path):
+            import shutil
+
             shutil.rmtree(path, ignore_errors=True)
             if os.path.exists(path):
                 shutil.rmtree(path)
