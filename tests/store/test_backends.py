@@ -127,3 +127,26 @@ def test_backends_are_imported_when_first_used(tmp_path):
                                       "intake_persist.store.backends.local",
                                       "intake_persist.store.backends.markers"])
 
+
+
+class FolderGoneOnce(LocalBackend):
+    """Removes the empty folder a put has just made, once, right before the put opens
+    its file: what gc's ``rmdir_if_empty("pending")`` in another process can do."""
+
+    removed = 0
+
+    def _write_file(self, path: str, data: bytes) -> None:
+        if not self.removed:
+            self.removed += 1
+            self.rmdir_if_empty("pending")
+            assert not os.path.exists(os.path.dirname(path))
+        super()._write_file(path, data)
+
+
+def test_local_put_survives_gc_removing_its_empty_folder(tmp_path):
+    """The folder is made again and the put lands (without the retry, the open
+    raised FileNotFoundError)."""
+    backend = FolderGoneOnce(str(tmp_path / "store"))
+    backend.put("pending/m1", b"x")
+    assert backend.removed == 1
+    assert backend.read_bytes("pending/m1") == b"x"

@@ -200,12 +200,17 @@ class LocalBackend(Backend):
             for attempt in range(20):
                 try:
                     os.makedirs(os.path.dirname(path), exist_ok=True)
-                    with open(path, "wb") as f:
-                        f.write(data)
+                    self._write_file(path, data)
                     return
                 except (FileNotFoundError, FileExistsError):
                     if attempt == 19:
                         raise
+
+    def _write_file(self, path: str, data: bytes) -> None:
+        """Write ``data`` to ``path``, whose folder ``put`` has just made (apart, so a
+        test can remove the folder at that moment, as a gc elsewhere may)."""
+        with open(path, "wb") as f:
+            f.write(data)
 
     def exists(self, rel: str) -> bool:
         return os.path.exists(self._path(rel))
