@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 from faultproxy import FaultProxy, _cut_response
-from store_helpers import ArraySource, FrameSource, ItemsSource
+from store_helpers import ArraySource, FrameSource, ItemsSource, open_exported
 
 from intake_persist.errors import IntakePersistError, StoreUnavailableError
 from intake_persist.store import retry
@@ -105,12 +105,7 @@ def test_store_calls_survive_faults(fault_proxy, s3_bucket, tmp_path):
     cat = yaml.safe_load(text)
     (entry,) = cat["sources"].values()
     assert entry["args"]["urlpath"] == f"{s3_bucket}/exports/f1"
-    (tmp_path / "exported.yaml").write_text(text)
-    from intake_persist import open_catalog
-
-    (name,) = list(open_catalog(str(tmp_path / "exported.yaml")))
-    pd.testing.assert_frame_equal(open_catalog(str(tmp_path / "exported.yaml"))[name].read(),
-                                  sources[1].read())
+    pd.testing.assert_frame_equal(open_exported(tmp_path, text).read(), sources[1].read())
 
 
 # --------------------------------------------------------------------------- conditional writes

@@ -118,6 +118,17 @@ def write_jsonl(path: str, n: int = 30) -> list:
     return items
 
 
+def open_exported(tmp_path, text: str):
+    """The source of the one-entry catalog that ``export`` returned, opened from a file."""
+    from intake_persist import open_catalog
+
+    path = tmp_path / "exported.yaml"
+    path.write_text(text)
+    cat = open_catalog(str(path))
+    (name,) = list(cat)
+    return cat[name]
+
+
 def csv_source(path: str, blocksize: int = 1000, name: str = "table"):
     from intake_persist.sources.csv import CSVSource
 

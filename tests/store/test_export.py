@@ -13,19 +13,10 @@ from store_helpers import (
     array_source,
     csv_source,
     jsonl_source,
+    open_exported,
     write_csv,
     write_jsonl,
 )
-
-from intake_persist import open_catalog
-
-
-def _open(tmp_path, text):
-    cat_file = tmp_path / "exported.yaml"
-    cat_file.write_text(text)
-    cat = open_catalog(str(cat_file))
-    (name,) = list(cat)
-    return cat[name]
 
 
 def _store_untouched():
@@ -45,7 +36,7 @@ def test_export_dataframe(tmp_path):
     orig = entry["metadata"]["original_source"]
     assert orig["driver"] == "csv" and orig["args"]["urlpath"] == str(tmp_path / "t.csv")
     assert entry["metadata"]["original_metadata"] == {"owner": "team"}
-    copy = _open(tmp_path, text)
+    copy = open_exported(tmp_path, text)
     pd.testing.assert_frame_equal(copy.read().reset_index(drop=True), df)
     _store_untouched()
 
@@ -60,17 +51,17 @@ def test_export_relative_path_is_made_absolute(tmp_path, monkeypatch):
 def test_export_python(tmp_path):
     items = write_jsonl(str(tmp_path / "r.jsonl"))
     text = jsonl_source(str(tmp_path / "r.jsonl")).export(str(tmp_path / "out"))
-    assert _open(tmp_path, text).read() == items
+    assert open_exported(tmp_path, text).read() == items
     gen = ItemsSource()
     text = gen.export(str(tmp_path / "out2"))
-    assert _open(tmp_path, text).read() == gen.read()
+    assert open_exported(tmp_path, text).read() == gen.read()
     _store_untouched()
 
 
 def test_export_ndarray(tmp_path):
     src, arr = array_source(str(tmp_path))
     text = src.export(str(tmp_path / "out"))
-    np.testing.assert_array_equal(_open(tmp_path, text).read(), arr)
+    np.testing.assert_array_equal(open_exported(tmp_path, text).read(), arr)
     _store_untouched()
 
 
@@ -78,7 +69,7 @@ def test_export_to_memory_url(tmp_path):
     df = write_csv(str(tmp_path / "t.csv"), rows=50)
     text = csv_source(str(tmp_path / "t.csv")).export("memory://exports/t")
     assert "memory://exports/t" in text
-    pd.testing.assert_frame_equal(_open(tmp_path, text).read().reset_index(drop=True), df)
+    pd.testing.assert_frame_equal(open_exported(tmp_path, text).read().reset_index(drop=True), df)
 
 
 def test_export_needs_a_path(tmp_path):

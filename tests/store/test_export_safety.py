@@ -17,9 +17,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from store_helpers import ArraySource, FrameSource, ItemsSource, PartFailSource, subprocess_env
-
-from intake_persist import open_catalog
+from store_helpers import (
+    ArraySource,
+    FrameSource,
+    ItemsSource,
+    PartFailSource,
+    open_exported,
+    subprocess_env,
+)
 
 SOURCES = {
     "dataframe": lambda: FrameSource(nparts=3, rows=7, seed=3),
@@ -63,14 +68,6 @@ def _check_neighbours(items: dict[str, bytes]) -> None:
         assert _read(url) == data, url
 
 
-def _open_yaml(tmp_path, text):
-    f = tmp_path / "exported.yaml"
-    f.write_text(text)
-    cat = open_catalog(str(f))
-    (name,) = list(cat)
-    return cat[name]
-
-
 def _same(container, a, b):
     if container == "dataframe":
         pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
@@ -104,12 +101,12 @@ def test_overwrite_replaces_only_the_location(base, tmp_path, container):
     after = _files(f"{base}/out")
     assert "notes.txt" not in after and "sub/old.parquet" not in after
     assert not [n for n in after if n.startswith(".")]  # no staging left behind
-    _same(container, _open_yaml(tmp_path, text).read(), src.read())
+    _same(container, open_exported(tmp_path, text).read(), src.read())
     _check_neighbours(neighbours)
     # a second export over the first one: still only the new data
     src2 = type(src)(nparts=1, **({"n": 2} if container == "python" else {"rows": 3}))
     text2 = src2.export(f"{base}/out", overwrite=True)
-    _same(container, _open_yaml(tmp_path, text2).read(), src2.read())
+    _same(container, open_exported(tmp_path, text2).read(), src2.read())
     _check_neighbours(neighbours)
 
 
@@ -122,7 +119,7 @@ def test_new_or_empty_location_needs_no_overwrite(base, tmp_path, container):
     for where in (f"{base}/empty", f"{base}/new/deeper"):
         text = src.export(where)
         assert yaml.safe_load(text)["sources"][src.name]["args"]["urlpath"] == where
-        _same(container, _open_yaml(tmp_path, text).read(), src.read())
+        _same(container, open_exported(tmp_path, text).read(), src.read())
     _check_neighbours(neighbours)
 
 
@@ -154,7 +151,7 @@ def test_failed_overwrite_keeps_the_previous_export(base, tmp_path):
     with pytest.raises(OSError, match="partition 1 cannot be read"):
         PartFailSource(nparts=3, fail_at=1).export(f"{base}/out", overwrite=True)
     assert _files(f"{base}/out") == before
-    _same("dataframe", _open_yaml(tmp_path, text).read(), good.read())
+    _same("dataframe", open_exported(tmp_path, text).read(), good.read())
 
 
 def test_killed_export_leaves_nothing_that_reads_as_a_copy(tmp_path):
