@@ -9,6 +9,7 @@ import warnings
 
 import pandas as pd
 import pytest
+from races import run_threads
 from store_helpers import FrameSource, csv_source, ls, set_timestamp, write_csv
 
 from intake_persist.store.persist_store import PersistStore
@@ -133,24 +134,15 @@ def test_catalog_modes(store, tmp_path, monkeypatch):
 
 
 def test_concurrent_resolves_of_an_expired_copy_refresh_once(store):
-    import threading
-
     src = FrameSource(nparts=4, rows=2000)
     stale = store.persist(src, ttl=100).metadata["version"]
     set_timestamp(store, src.token, time.time() - 1000)
-    results, errors = [], []
+    results = []
 
-    def work():
-        try:
-            results.append(PersistStore(store.path).resolve(src, "default"))
-        except Exception as exc:  # pragma: no cover
-            errors.append(exc)
+    def work(_):
+        results.append(PersistStore(store.path).resolve(src, "default"))
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_threads(work, 6)
     assert not errors and len(results) == 6
     (new,) = {r.metadata["version"] for r in results}  # all six got the same copy ...
     assert new != stale and new == store.info(src)["versions"][0]  # ... the one new copy

@@ -6,16 +6,14 @@ persists of one source with ``keep > 1``."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import subprocess
-import sys
 import textwrap
 import threading
 
 import pandas as pd
 import pytest
-from store_helpers import FrameSource, exists, ls, subprocess_env
+from races import finish_workers, start_workers
+from store_helpers import FrameSource, exists, ls
 
 from intake_persist.errors import NotPersistedError, NoVersionError
 from intake_persist.store import layout
@@ -314,13 +312,9 @@ WORKER = textwrap.dedent("""
 @pytest.mark.parametrize("keep", [4])
 def test_concurrent_persists_with_keep_lose_nothing(tmp_path, keep):
     path = str(tmp_path / "store")
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, path, "3", str(keep)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=subprocess_env(), cwd=os.path.dirname(__file__))
-             for _ in range(3)]
-    for p in procs:
-        out, err = p.communicate(timeout=240)
-        assert p.returncode == 0 and out.strip() == "ok", err
+    procs = start_workers(WORKER, [(path, 3, keep)] * 3)
+    for out in finish_workers(procs, timeout=240):
+        assert out.strip() == "ok"
     st = PersistStore(path)
     src = FrameSource(nparts=2, rows=6, seed=11)
     made = [n for n in ls(st, src.token) if layout.is_vid(n)]
