@@ -133,17 +133,52 @@ class ParquetSource(FileSource):
         saves a copy of the whole frame over joining pandas partitions."""
         import pyarrow as pa
 
+        table = self._read_together()
+        if table is not None:
+            return _to_pandas(table)
         tables = [self.read_partition_arrow(i) for i in range(self.npartitions)]
         if len(tables) < 2 or not _joinable(tables):
             from ..containers import concat
 
             return concat(self.container, [t.to_pandas() for t in tables])
-        df = pa.concat_tables(tables).to_pandas()
-        if _index_kind(tables[0]) == "range":
-            import pandas as pd
+        return _to_pandas(pa.concat_tables(tables))
 
-            df.index = pd.RangeIndex(len(df))
-        return df
+    def _read_together(self):
+        """The whole of a local multi-file copy as one Arrow table, its files read
+        concurrently as one pyarrow dataset (file by file, a file's columns alone
+        cannot keep both cores busy). None where the result could differ from
+        joining :meth:`read_partition_arrow`'s tables: row-group partitions, hive
+        keys, filters, reader options, remote files, files whose schemas or index
+        kinds differ, or a column list pyarrow would resolve otherwise."""
+        plan = self._plan()
+        paths, fs = plan["paths"], plan["fs"]
+        if (len(paths) < 2 or self.split_row_groups or self.filters or self.kwargs
+                or any(plan["hive"])
+                or (fs is not None and not {"file", "local"} & set(as_list(fs.protocol)))):
+            return None
+        import pyarrow.dataset as ds
+        from pyarrow.fs import LocalFileSystem
+
+        fmt = ds.ParquetFileFormat()
+        local = LocalFileSystem()
+        fragments = [fmt.make_fragment(p, local) for p in paths]
+        schemas = [f.physical_schema for f in fragments]
+        first = schemas[0]
+        kind = _index_kind(first)
+        if not all(s.equals(first, check_metadata=False) and _index_kind(s) == kind
+                   for s in schemas[1:]):
+            return None
+        cols = self._read_columns(first)
+        if cols is not None:
+            index_cols = _pandas_index_columns(first)
+            if (len(set(cols)) != len(cols) or set(cols) & set(index_cols)
+                    or not set(index_cols) <= set(first.names)):
+                return None
+            cols = cols + index_cols
+        if len(set(first.names)) != len(first.names):
+            return None
+        dataset = ds.FileSystemDataset(fragments, first, fmt, local)
+        return dataset.to_table(columns=cols)
 
     def _dask_meta(self):
         meta = self._cache.get("meta")
@@ -237,10 +272,20 @@ def _apply_filters(table, filters: list):
     return table.filter(expr)
 
 
-def _index_kind(table) -> str | tuple:
+def _to_pandas(table):
+    """``table`` as a DataFrame; a default index is renumbered over the joined files."""
+    df = table.to_pandas()
+    if _index_kind(table.schema) == "range":
+        import pandas as pd
+
+        df.index = pd.RangeIndex(len(df))
+    return df
+
+
+def _index_kind(schema) -> str | tuple:
     """``"range"`` when pandas would rebuild a default unnamed RangeIndex (so joined
-    partitions are renumbered), else the index columns stored in the table."""
-    md = table.schema.pandas_metadata or {}
+    partitions are renumbered), else the index columns stored in the schema."""
+    md = schema.pandas_metadata or {}
     cols = md.get("index_columns", [])
     if all(isinstance(c, dict) and c.get("kind") == "range" and c.get("name") is None
            for c in cols):
@@ -250,7 +295,7 @@ def _index_kind(table) -> str | tuple:
 
 def _joinable(tables: list) -> bool:
     """Same columns and types, and the same kind of index, in every table."""
-    first = tables[0]
+    first = tables[0].schema
     kind = _index_kind(first)
-    return all(t.schema.equals(first.schema, check_metadata=False) and _index_kind(t) == kind
+    return all(t.schema.equals(first, check_metadata=False) and _index_kind(t.schema) == kind
                for t in tables[1:])
