@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -31,7 +30,10 @@ _LAZY = {
 
 __all__ = [*_LAZY, "store", "__version__"]
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # for type checkers and IDEs; resolved lazily at run time
+    from typing import Any
+
     # ``name as name``: an explicit re-export (mypy's no_implicit_reexport)
     from .catalog.catalog import Catalog as Catalog
     from .catalog.loader import open_catalog as open_catalog

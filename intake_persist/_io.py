@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _PROTOCOL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+)://")
 

@@ -7,7 +7,10 @@ Read on demand, never at import: tests and users may change the environment
 from __future__ import annotations
 
 import os
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULTS: dict[str, Any] = {
     "persist_path": None,  # <confdir>/persisted

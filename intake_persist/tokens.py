@@ -14,10 +14,11 @@ import json
 import sys
 import types
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # ast, inspect and textwrap are imported by code_token only
     import ast
+    from typing import Any
 
 
 def _normalize(value: Any) -> Any:

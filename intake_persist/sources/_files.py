@@ -8,10 +8,13 @@ imported inside the functions that need them.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from .._io import has_glob
 from .base import DataSource
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def as_list(urlpath: str | list | tuple) -> list[str]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._frozen import Frozen
 from ..tokens import digest, token_of
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
     from ..catalog.entry import CatalogEntry
 
 CONTAINERS = ("dataframe", "ndarray", "python", "catalog")

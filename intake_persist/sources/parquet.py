@@ -10,11 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from typing import Any
 
 from .._io import strip_file_scheme
 from ._files import FileSource, as_list, expand_paths, local_files
 from .base import Schema
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _SUFFIXES = (".parquet", ".parq", ".pq")
 

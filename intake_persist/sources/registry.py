@@ -12,11 +12,13 @@ import copy
 import importlib
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
 
 from ..errors import UnknownDriverError  # noqa: F401
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .base import DataSource
 
 ENTRY_POINT_GROUP = "intake_persist.drivers"

@@ -14,9 +14,11 @@ import sys
 import threading
 import types
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .persist_store import PersistStore
 
 __all__ = ["get_store", "reset_store", "PersistStore", "MODES"]

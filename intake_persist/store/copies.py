@@ -14,10 +14,13 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 from . import layout
 from .backends import Backend, Item
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def tombstones(items: list[Item]) -> set[str]:

@@ -7,9 +7,12 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Any
 
 from ..errors import check_persist_mode
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def check_ttl(ttl: Any) -> float | int | None:

@@ -23,7 +23,6 @@ import re
 import time
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexConflict, IndexDamaged  # noqa: F401
 from . import journal, layout, offsets
@@ -38,7 +37,10 @@ from .index_file import (
     render,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .backends import Backend
 
 

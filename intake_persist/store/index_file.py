@@ -9,9 +9,16 @@ import math
 import re
 import sys
 from collections.abc import Iterator, MutableMapping
-from typing import Any
 
 from ..errors import IndexDamaged
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    _EntriesBase = MutableMapping[str, dict[str, Any]]
+else:
+    _EntriesBase = MutableMapping  # typing is not imported on the lookup path
 
 HEADER = b"# intake_persist store index (format 1): a catalog, one entry per line.\n"
 HEADER_PREFIX = b"# intake_persist store index"
@@ -262,7 +269,7 @@ class Snapshot:
         return self._metadata
 
 
-class Entries(MutableMapping[str, dict[str, Any]]):
+class Entries(_EntriesBase):
     """The entries handed to an update function: parsed on access, rewritten only
     when assigned."""
 

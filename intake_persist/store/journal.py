@@ -37,7 +37,14 @@ import time
 import warnings
 import zlib
 from collections.abc import Iterator, MutableMapping
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    _EntriesBase = MutableMapping[str, dict[str, Any]]
+else:
+    _EntriesBase = MutableMapping  # typing is not imported on the lookup path
 
 JOURNAL = "journal"
 #: ``cat.yaml`` switches to the journal when a rewrite would reach this many bytes
@@ -342,7 +349,7 @@ def active_slot(listing: Listing, records: list[Record], gen: int) -> tuple[int,
     return g, (max(slots) + 1 if slots else 1), [r for r in records if r.gen == g]
 
 
-class Entries(MutableMapping[str, dict[str, Any]]):
+class Entries(_EntriesBase):
     """The entries handed to an update function of a journaled index: read from the
     merged view on access; the update's record holds only what changed."""
 

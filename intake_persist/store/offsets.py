@@ -18,9 +18,12 @@ import contextlib
 import json
 import os
 import struct
-from typing import Any
 
 from . import layout
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 OFFSETS = "journal/offsets"
 _ROW = struct.Struct(">8sQI")

@@ -8,12 +8,15 @@ import contextlib
 import copy
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 from . import journal, layout
 from .backends import Backend
 from .index_file import Entries
 from .records import install
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class PendingFold:

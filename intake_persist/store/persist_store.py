@@ -15,7 +15,6 @@ import copy as _copy
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
 
 from ..errors import PERSIST_MODES as MODES  # noqa: F401
 from ..errors import NotPersistedError, check_persist_mode  # noqa: F401
@@ -43,7 +42,10 @@ from .records import (
     render_catalog_dir,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .results import CopyInfo, GcReport
     from .versions import AsOf, Version
 

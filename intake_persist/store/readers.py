@@ -32,9 +32,12 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any
 
 from . import layout
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The reading methods a guard covers (on every DataSource subclass that has them).
 GUARDED_METHODS = (

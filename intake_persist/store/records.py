@@ -13,9 +13,12 @@ from __future__ import annotations
 import copy
 import sys
 from collections.abc import Callable, MutableMapping
-from typing import Any
 
 from ..sources.registry import make_source, source_driver_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CATALOG_DIR = "{{ CATALOG_DIR }}"
 _CATALOG_DIR_SPELLINGS = ("{{ CATALOG_DIR }}", "{{CATALOG_DIR}}")

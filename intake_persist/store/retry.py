@@ -33,15 +33,17 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._frozen import Frozen
 from ..errors import StoreUnavailableError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import random
+    from typing import Any, TypeVar
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
 
 STATS: Counter[str] = Counter()
 _stats_lock = threading.Lock()

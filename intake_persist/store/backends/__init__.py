@@ -11,10 +11,13 @@ Register another class with :func:`register_backend`.
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from ..._io import is_local, protocol
 from .base import Backend, Claim, Item, Tag
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Backend", "Claim", "Item", "Tag", "backend_for", "backend_class",
            "known_backends", "register_backend"]

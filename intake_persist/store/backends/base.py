@@ -20,16 +20,20 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from ..._frozen import Frozen
 from ..retry import DEFAULT_POLICY, RetryPolicy
 
-T = TypeVar("T")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, TypeAlias, TypeVar
 
-#: The version tag of the index file (inode/mtime/size, an ETag...): compared for
-#: equality only
-Tag: TypeAlias = Any
+    T = TypeVar("T")
+    #: The version tag of the index file (inode/mtime/size, an ETag...): compared for
+    #: equality only
+    Tag: TypeAlias = Any
+else:
+    Tag = object  # only a name at run time (typing is not imported on the lookup path)
 
 #: Seconds after which a lease (see :meth:`Backend.advisory_lock`) is stale
 LEASE = 600.0

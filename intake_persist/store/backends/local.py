@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..._io import strip_file_scheme
 from ...errors import IndexConflict, StoreWriteError
@@ -26,10 +25,14 @@ from .. import layout
 from .base import Backend, Claim, Item
 from .markers import marker_info, pid_alive
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from filelock import BaseFileLock
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
 
 #: errno values that mean "the storage refuses the write" (full, too large, denied,
 #: read-only), as opposed to a bug or a vanished file

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
 
 from .. import layout
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _NS: str | None = None
 
