@@ -1,7 +1,7 @@
 """Deterministic tokens for sources, equal to ``dask.base.tokenize(source)``.
 
 Importing ``dask.base`` costs about a quarter of a second, which would dominate a
-catalog lookup, so the token is computed here with hashlib. ``DataSource`` returns
+catalog lookup, so the token is computed here with md5. ``DataSource`` returns
 a hex digest from ``__dask_tokenize__``; dask hashes ``str((digest,))`` with md5,
 and :func:`token_of` does exactly that. ``tests/test_tokens.py`` checks that the
 two agree.
@@ -40,9 +40,17 @@ def _normalize(value: Any) -> Any:
 def digest(*parts: Any) -> str:
     """md5 of the canonical JSON of ``parts``: what ``__dask_tokenize__`` returns."""
     text = json.dumps(_normalize(list(parts)), sort_keys=True, separators=(",", ":"))
-    import hashlib
+    return _md5_hex(text.encode())
 
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+def _md5_hex(data: bytes) -> str:
+    """The md5 hex digest of ``data``, from CPython's built-in ``_md5`` where there is
+    one: importing hashlib loads OpenSSL, several ms of a fresh catalog lookup."""
+    try:
+        from _md5 import md5  # type: ignore[import-not-found]  # no stub: md5 as hashlib's
+    except ImportError:  # a Python built without its own md5
+        from hashlib import md5
+    return md5(data, usedforsecurity=False).hexdigest()
 
 
 def token_of(obj: Any) -> str:
@@ -52,9 +60,7 @@ def token_of(obj: Any) -> str:
     if method is not None and not isinstance(obj, type):
         inner = method()
         if isinstance(inner, str):
-            import hashlib
-
-            return hashlib.md5(str((inner,)).encode(), usedforsecurity=False).hexdigest()
+            return _md5_hex(str((inner,)).encode())
     from dask.base import tokenize
 
     return tokenize(obj)

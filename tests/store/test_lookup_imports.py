@@ -5,7 +5,8 @@ source) is paid by every short script and worker, and it is bound by imports, no
 the index. So it must import no data library (a local store needs no fsspec), no
 YAML or typing for a store lookup (``cat.yaml`` lines are JSON), and none of the standard
 library modules taken off the lookup path (``dataclasses`` and with it ``inspect``,
-``subprocess``, ``shutil``, ``string``, ``random``). The child runs as ``python -S``
+``subprocess``, ``shutil``, ``string``, ``random``, ``hashlib``: a token's md5 comes
+from CPython's ``_md5``). The child runs as ``python -S``
 (site-packages on ``PYTHONPATH``), so that modules which ``.pth`` files happen to
 import at startup count too.
 """
@@ -26,7 +27,7 @@ from intake_persist.store.persist_store import PersistStore
 
 DATA_LIBRARIES = ("pandas", "numpy", "dask", "pyarrow", "fsspec", "s3fs", "zarr", "xarray",
                   "jinja2")
-OFF_THE_PATH = ("dataclasses", "inspect", "subprocess", "shutil", "string", "random")
+OFF_THE_PATH = ("dataclasses", "inspect", "subprocess", "shutil", "string", "random", "hashlib")
 
 CHILD = """
 import json, sys
