@@ -157,6 +157,7 @@ def write(
     url: str,
     storage_options: dict | None = None,
     progress: Callable[[int, int], Any] | None = None,
+    ready: Callable[[], Any] | None = None,
     **kwargs: Any,
 ) -> dict:
     """Write ``source`` under the directory ``url``, one partition at a time.
@@ -165,6 +166,10 @@ def write(
     "size": bytes_written, "npartitions": n}``. ``progress(done, total)`` is called
     after each partition. With an active ``dask.distributed`` client the
     partitions are read and written by its workers.
+
+    ``ready()``, when given, is called once before anything is written (a store
+    claims the copy's place there); a writer that can (``READS_AHEAD``) reads its
+    first partition meanwhile, so a slow claim costs no time.
     """
     import importlib
 
@@ -172,6 +177,11 @@ def write(
     if module is None:
         raise ValueError(f"cannot write a source of container {source.container!r}")
     writer = importlib.import_module(module)
+    if ready is not None:
+        if getattr(writer, "READS_AHEAD", False):
+            kwargs["ready"] = ready
+        else:
+            ready()
     return writer.write(
         source,
         url,

@@ -34,35 +34,47 @@ def write_partition(source: Any, i: int, path: str, fs: Any, kwargs: dict) -> in
     return _write_table(_to_table(source, i), i, path, fs, kwargs)
 
 
+#: ``write`` takes ``ready`` and reads the first partition while it runs
+READS_AHEAD = True
+
+
 def write(
     source: Any,
     url: str,
     storage_options: dict,
     progress: Any = None,
     client: Any = None,
+    ready: Any = None,
     **kwargs: Any,
 ) -> dict:
-    fs, path = makedirs(url, storage_options)
     n = source.npartitions
-    if client is not None or n < 2:
+    if client is not None or n == 0:
+        if ready is not None:
+            ready()
+        fs, path = makedirs(url, storage_options)
         sizes = run_partitions(write_partition, source, n, client, progress, path, fs, kwargs)
     else:
-        sizes = _pipelined(source, n, path, fs, kwargs, progress)
+        sizes = _pipelined(source, n, url, storage_options, kwargs, progress, ready)
     args: dict = {"urlpath": url}
     if storage_options:
         args["storage_options"] = storage_options
     return {"driver": "parquet", "args": args, "size": int(sum(sizes)), "npartitions": n}
 
 
-def _pipelined(source: Any, n: int, path: str, fs: Any, kwargs: dict, progress: Any) -> list[int]:
+def _pipelined(source: Any, n: int, url: str, storage_options: dict, kwargs: dict,
+               progress: Any, ready: Any) -> list[int]:
     """Read partition i+1 in a helper thread while partition i is written: at most two
-    partitions in memory, and parsing overlaps Parquet encoding."""
+    partitions in memory, and parsing overlaps Parquet encoding (and the first
+    partition's parsing overlaps ``ready()``)."""
     from concurrent.futures import ThreadPoolExecutor
 
     sizes = []
     with ThreadPoolExecutor(1, thread_name_prefix="intake-persist-read") as ex:
         fut = ex.submit(_to_table, source, 0)
         try:
+            if ready is not None:
+                ready()
+            fs, path = makedirs(url, storage_options)
             for i in range(n):
                 table = fut.result()
                 if i + 1 < n:

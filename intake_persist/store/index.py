@@ -64,9 +64,14 @@ class Index:
 
     # ---- reading -----------------------------------------------------------------
     def _base(self, locked: bool = False) -> Any:
-        """``cat.yaml`` as it is now; costs a stat when it has not changed since last time."""
-        tag = self.backend.tag()
+        """``cat.yaml`` as it is now; costs a stat when it has not changed since last time
+        (and, on a remote store, one read the first time)."""
         snap = self._snap
+        if snap is None and not self.backend.local_paths:
+            data, tag = self.backend.read()
+            snap = self._snap = self._parse(data, tag, locked)
+            return snap
+        tag = self.backend.tag()
         if snap is not None and snap.tag == tag:
             return snap
         if tag is None:  # nothing persisted yet
@@ -76,12 +81,17 @@ class Index:
             snap = cached  # a large index: read entry by entry
         else:
             data, tag = self.backend.read()
-            try:
-                snap = Snapshot(data, tag)
-            except IndexDamaged as exc:
-                snap = self.repair(data, tag, str(exc), locked=locked)
+            snap = self._parse(data, tag, locked)
         self._snap = snap
         return snap
+
+    def _parse(self, data: bytes | None, tag: Any, locked: bool) -> Snapshot:
+        if data is None:
+            return Snapshot(None, None)
+        try:
+            return Snapshot(data, tag)
+        except IndexDamaged as exc:
+            return self.repair(data, tag, str(exc), locked=locked)
 
     def _merged(self, base: Snapshot) -> Snapshot | journal.View | None:
         """``base`` with the journal applied, or None when ``cat.yaml`` changed while the

@@ -32,8 +32,8 @@ class PendingFold:
     @contextlib.contextmanager
     def installing(self, token: str, vid: str) -> Iterator[None]:
         """The index updates of this thread inside install copy ``vid`` of ``token``
-        themselves: its marker is only deleted after, not read (on an object store,
-        four requests less per persist)."""
+        themselves: its marker is neither read (on an object store, four requests less
+        per persist) nor deleted: the caller deletes it once an update succeeded."""
         self._own.pair = (token, vid)
         try:
             yield
@@ -90,6 +90,9 @@ class PendingFold:
             install(entries, token, vid, copy.deepcopy(meta), keep)
 
     def done(self, state: list[tuple[str, str, dict[str, Any] | None]]) -> None:
+        own = getattr(self._own, "pair", None)
         for token, vid, _meta in state:
+            if (token, vid) == own:
+                continue
             with contextlib.suppress(Exception):
                 self.backend.rm_file(layout.pending_rel(token, vid))

@@ -21,6 +21,7 @@ from ..errors import NotPersistedError, check_persist_mode  # noqa: F401
 from ..sources.registry import make_source
 from . import copies, layout
 from .backends import backend_for
+from .claims import CopyStart, VidTaken
 from .freshness import (  # noqa: F401 - check_keep, check_ttl, is_expired: public here too
     check_grace,
     check_keep,
@@ -249,58 +250,50 @@ class PersistStore:
 
         token = source.token
         started = time.time()
-        claim = vid = None
         for _ in range(10):
-            vid = layout.new_vid()
+            start = CopyStart(self.backend, token)
             try:
-                claim = self.backend.claim(layout.writing_rel(token, vid))
-                break
-            except FileExistsError:
-                continue
-        if claim is None:
-            raise RuntimeError(f"could not start a new copy under {self.path}/{token}")
-        assert vid is not None  # set with the claim
-        data_rel = layout.data_rel(token, vid)
-        try:
-            info = self._write_data(write, source, data_rel, progress, kwargs)
-            entry = copy_entry(source, token, vid, info, root=self.path,
-                               data_url=self.backend.url(data_rel), started=started,
-                               ttl=ttl, keep=keep, kwargs=kwargs)
-            from .._yaml import dump
+                info = self._write_data(write, source, start, progress, kwargs)
+                entry = copy_entry(source, token, start.vid, info, root=self.path,
+                                   data_url=self.backend.url(start.data_rel),
+                                   started=started, ttl=ttl, keep=keep, kwargs=kwargs)
+                from .._yaml import dump
 
-            # pending marker first: if this writer's own index update fails after
-            # the meta file publishes the copy, the next index update folds it in
-            self.backend.put(layout.pending_rel(token, vid), b"")
-            self.backend.create_only(layout.meta_rel(token, vid), dump(entry).encode("utf-8"))
-        except BaseException:
-            try:
-                self.backend.rm(data_rel)
-                self.backend.rm_file(layout.pending_rel(token, vid))
-                self.backend.release(claim)
-            except Exception:  # unreachable store: gc will remove the leftovers
-                pass
-            raise
-        self.backend.release(claim)
-        # the update also deletes the pending marker (see pending.PendingFold); if it fails,
-        # the marker stays and whoever updates the index next folds the copy in
-        with self._pending.installing(token, vid):
-            current = self.index.update(
-                lambda entries: install(entries, token, vid, entry, keep))
-        copies.prune(self.backend, token, current, self.grace, self.index.lookup)
+                start.publish(dump(entry).encode("utf-8"))
+                break
+            except VidTaken:
+                start.abandon()
+            except BaseException:
+                start.abandon()
+                raise
+        else:
+            raise RuntimeError(f"could not start a new copy under {self.path}/{token}")
+        vid = start.vid
+        start.release()
+        # if the update fails, the pending marker stays and whoever updates the index
+        # next folds the copy in (see pending.PendingFold)
+        try:
+            with self._pending.installing(token, vid):
+                current = self.index.update(
+                    lambda entries: install(entries, token, vid, entry, keep))
+            start.indexed()
+            copies.prune(self.backend, token, current, self.grace, self.index.lookup)
+        finally:
+            start.close()
         return self._build(token, current)
 
-    def _write_data(self, write: Callable[..., dict[str, Any]], source: Any, data_rel: str,
+    def _write_data(self, write: Callable[..., dict[str, Any]], source: Any, start: CopyStart,
                     progress: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Write the copy's data (its parts go through fsspec, not the backend). On an
         object store a transient failure that fsspec did not absorb starts the copy
         over, in the same place, under the store's retry policy; past the budget the
         error names the store, ``write copy data`` and the copy's path."""
         def attempt() -> dict[str, Any]:
-            return write(source, self.backend.url(data_rel),
+            return write(source, self.backend.url(start.data_rel),
                          storage_options=self.storage_options or None,
-                         progress=progress, **kwargs)
+                         progress=progress, ready=start, **kwargs)
 
-        return self.backend.write_data(data_rel, attempt)
+        return self.backend.write_data(start.data_rel, attempt)
 
     def add(self, key: str, source: Any) -> None:
         """Record ``source`` (a copy readable from where it is) under ``key``."""

@@ -17,6 +17,7 @@ from store_helpers import (
     PartFailSource,
     array_source,
     csv_source,
+    exists,
     index_bytes,
     jsonl_source,
     ls,
@@ -377,6 +378,8 @@ def test_writer_killed_part_way_is_collected(store):
     assert src.token not in PersistStore(store.path)
     names = ls(store, src.token)
     assert any(n.endswith(".writing") for n in names), names  # left behind by the crash
+    marker = [n for n in ls(store, "pending") if n.startswith(src.token)]
+    assert len(marker) == 1  # put while the data was written
     report = store.gc()
-    assert len(report["removed"]) == len(names) and report["reindexed"] == []
-    assert ls(store, src.token) == []
+    assert len(report["removed"]) == len(names) + 1 and report["reindexed"] == []
+    assert ls(store, src.token) == [] and not exists(store, f"pending/{marker[0]}")
