@@ -177,9 +177,9 @@ def test_spent_budget_names_store_operation_and_key(s3_server, s3_bucket):
     exc = err.value
     assert isinstance(exc, ConnectionError) and isinstance(exc, IntakePersistError)
     assert (exc.store, exc.operation, exc.key, exc.attempts) == (
-        f"{s3_bucket}/store", "head_object", "store/cat.yaml", 2)
+        f"{s3_bucket}/store", "get_object", "store/cat.yaml", 2)  # a first read: one GET
     msg = str(exc)
-    for part in (f"{s3_bucket}/store", "head_object", "store/cat.yaml", "2 attempts",
+    for part in (f"{s3_bucket}/store", "get_object", "store/cat.yaml", "2 attempts",
                  proxy.endpoint):
         assert part in msg, msg
     assert exc.__cause__ is not None
