@@ -84,8 +84,6 @@ ALIASES: Mapping[str, str] = MappingProxyType(
 _entry_points_loaded = False
 
 
-
-
 def register_driver(name: str, driver: str | type, clobber: bool = False) -> None:
     """Make ``driver`` (a class or a dotted path to one) available as ``name``."""
     if name in _registry and not clobber and _registry[name] != driver:
@@ -178,7 +176,10 @@ def source_driver_name(source: object) -> str:
     cls = type(source)
     path = f"{cls.__module__}.{cls.__qualname__}"
     short = getattr(cls, "name", "")
-    target = registry().get(short) if isinstance(short, str) else None
+    if not isinstance(short, str) or not short:
+        return path
+    # entry points never replace a registered name: load them only for other names
+    target = _registry[short] if short in _registry else registry().get(short)
     if target is cls or target == path:
         return str(short)
     return path
