@@ -1,16 +1,19 @@
 """A copy's start and finish around its data: the writing marker is claimed only when
 the writer is about to write (so on an object store the first request, which also
 sets up the client, overlaps reading the source), the pending marker is put while
-the data is written, the writing marker's release overlaps the index update, and
-the pending marker's removal overlaps the pruning of older copies."""
+the data is written, the copy's folder is listed (for pruning) while its meta file
+is written, the writing marker's release overlaps the index update, and the pending
+marker's removal overlaps the pruning of older copies."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
-
 from . import layout
-from .backends import Backend, Claim
+from .backends import Backend, Claim, Item
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+    from typing import Any
 
 
 class VidTaken(Exception):
@@ -30,6 +33,7 @@ class CopyStart:
         self._pending: Future[Any] | None = None
         self._release: Future[Any] | None = None
         self._unpend: Future[Any] | None = None
+        self._listing: Future[Any] | None = None
 
     @property
     def data_rel(self) -> str:
@@ -37,7 +41,9 @@ class CopyStart:
 
     def _submit(self, fn: Any, *args: Any) -> Future[Any]:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="intake-persist-marker")
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(2, thread_name_prefix="intake-persist-marker")
         return self._pool.submit(fn, *args)
 
     def __call__(self) -> None:
@@ -58,7 +64,17 @@ class CopyStart:
             self()
         assert self._pending is not None
         self._pending.result()
+        self._listing = self._submit(self.backend.listdir, self.token)
         self.backend.create_only(layout.meta_rel(self.token, self.vid), meta)
+
+    def listing(self) -> list[Item] | None:
+        """The token's folder as listed while the meta file was written (for pruning:
+        an older listing only leaves what came after it for later); None if that
+        failed."""
+        if self._listing is None or self._listing.exception() is not None:
+            return None
+        items: list[Item] = self._listing.result()
+        return items
 
     def release(self) -> None:
         """Remove the writing marker in the background (the copy is published)."""

@@ -118,15 +118,18 @@ def reap(backend: Backend, token: str, grace: float, dry_run: bool = False,
 
 
 def prune(backend: Backend, token: str, current: dict[str, Any], grace: float,
-          lookup: Callable[[str], dict[str, Any] | None]) -> list[str]:
+          lookup: Callable[[str], dict[str, Any] | None],
+          items: list[Item] | None = None) -> list[str]:
     """Retire the published copies of ``token`` that the index no longer lists
     (older than its current entry ``current``), then :func:`reap` those past
     ``grace``. ``lookup`` reads the token's entry from the index now. Returns the
-    version ids retired now."""
+    version ids retired now. ``items``: a listing of the token's folder made before
+    ``current`` was read will do (what was published after it is left for later)."""
     md = current.get("metadata") or {}
     keepers = set(md.get("versions") or [md.get("version")])
     newest = md.get("version") or ""
-    items = backend.listdir(token)
+    if items is None:
+        items = backend.listdir(token)
     names = {i.name for i in items}
     detached = tombstones(items)
     candidates = []

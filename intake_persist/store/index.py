@@ -145,10 +145,10 @@ class Index:
         another writer got there first. Returns what ``fn`` returned."""
         delay = 0.005
         hook = self.hook
-        state = hook.collect() if hook is not None else None
+        state, first = self._prepare(hook)
         for attempt in range(retries):
             with self.backend.locked():
-                base = self._base(locked=True)
+                base, first = (first if first is not None else self._base(locked=True)), None
                 try:
                     base.metadata  # noqa: B018 - parsed now: a damaged line repairs here
                     if journal.gen_of(base.metadata) is not None:
@@ -172,6 +172,22 @@ class Index:
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 2, 0.5)
         raise IndexConflict("could not update the index")  # pragma: no cover
+
+    def _prepare(self, hook: Any) -> tuple[Any, Snapshot | None]:
+        """The hook's state and, on a remote store read for the first time, ``cat.yaml``
+        read at the same time (one round trip instead of two; a change in between
+        fails the write, which reads again)."""
+        if hook is None:
+            return None, None
+        if self.backend.local_paths or self._snap is not None:
+            return hook.collect(), None
+        import contextvars
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="intake-persist-index") as ex:
+            collected = ex.submit(contextvars.copy_context().run, hook.collect)
+            base = self._base(locked=False)
+            return collected.result(), base
 
     def _direct_update(self, fn: Callable[[Any], Any], base: Snapshot, hook: Any,
                        state: Any) -> tuple[Any] | None:

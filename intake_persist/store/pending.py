@@ -5,8 +5,8 @@ index update fail, the next index update, by any writer, folds the copy in."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
-import threading
 from collections.abc import Iterator
 
 from . import journal, layout
@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+#: ``(fold, token, vid)``: the copy an index update in this context installs itself; a
+#: context variable, so that work the update hands to a thread (in a copy of the
+#: context) knows it too
+_OWN: contextvars.ContextVar[tuple[Any, str, str] | None] = contextvars.ContextVar(
+    "intake_persist_pending_own", default=None)
+
+
 class PendingFold:
     """Index hook: every index update also folds in the copies whose writer
     published them (meta file written) but failed to index them, as their pending
@@ -27,24 +34,27 @@ class PendingFold:
 
     def __init__(self, backend: Backend):
         self.backend = backend
-        self._own = threading.local()
 
     @contextlib.contextmanager
     def installing(self, token: str, vid: str) -> Iterator[None]:
-        """The index updates of this thread inside install copy ``vid`` of ``token``
+        """The index updates of this context inside install copy ``vid`` of ``token``
         themselves: its marker is neither read (on an object store, four requests less
         per persist) nor deleted: the caller deletes it once an update succeeded."""
-        self._own.pair = (token, vid)
+        reset = _OWN.set((self, token, vid))
         try:
             yield
         finally:
-            self._own.pair = None
+            _OWN.reset(reset)
+
+    def _own(self) -> tuple[str, str] | None:
+        own = _OWN.get()
+        return None if own is None or own[0] is not self else (own[1], own[2])
 
     def collect(self) -> list[tuple[str, str, dict[str, Any] | None]]:
         from .._yaml import YAMLError, load
 
         b = self.backend
-        own = getattr(self._own, "pair", None)
+        own = self._own()
         out: list[tuple[str, str, dict[str, Any] | None]] = []
         for item in b.listdir(layout.PENDING):
             parsed = layout.parse_pending(item.name)
@@ -90,7 +100,7 @@ class PendingFold:
             install(entries, token, vid, copy.deepcopy(meta), keep)
 
     def done(self, state: list[tuple[str, str, dict[str, Any] | None]]) -> None:
-        own = getattr(self._own, "pair", None)
+        own = self._own()
         for token, vid, _meta in state:
             if (token, vid) == own:
                 continue

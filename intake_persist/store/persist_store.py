@@ -277,7 +277,8 @@ class PersistStore:
                 current = self.index.update(
                     lambda entries: install(entries, token, vid, entry, keep))
             start.indexed()
-            copies.prune(self.backend, token, current, self.grace, self.index.lookup)
+            copies.prune(self.backend, token, current, self.grace, self.index.lookup,
+                         items=start.listing())
         finally:
             start.close()
         return self._build(token, current)

@@ -36,8 +36,8 @@ CHILD = textwrap.dedent("""
     args = json.loads(sys.argv[1])
     make = {"frame": FrameSource, "items": ItemsSource}
     src = make[args["kind"]](**args["kw"])
-    if args.get("warm"):  # import every writer before losing access to them
-        PersistStore(args["warm"]).persist(src)
+    if args.get("warm"):  # import every writer and reader before losing access to them
+        PersistStore(args["warm"]).persist(src).read()
     if args.get("limit"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (args["limit"], args["limit"]))

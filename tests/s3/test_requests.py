@@ -75,7 +75,7 @@ def _kinds(log: list[tuple[str, str, str, str]]) -> list[str]:
     for method, key, query, cond in log:
         name = key.removeprefix("store/")
         if name == "cat.yaml" or name.startswith("journal/") or "journal" in query:
-            what = "index"
+            what = "index write" if method == "PUT" else "index"
         elif "list-type" in query:
             prefix = next(p for p in query.split("&") if p.startswith("prefix="))
             what = "LIST " + ("pending/" if "pending" in prefix else "folder")
@@ -91,7 +91,8 @@ def _kinds(log: list[tuple[str, str, str, str]]) -> list[str]:
 
 
 def _split(kinds: list[str]) -> tuple[list[str], int]:
-    return [k for k in kinds if k != "index"], kinds.count("index")
+    index = [k for k in kinds if k.startswith("index")]
+    return [k for k in kinds if not k.startswith("index")], len(index)
 
 
 PERSIST = [
@@ -115,13 +116,14 @@ def _persist_requests(kinds: list[str]) -> list[str]:
         assert k in extra, (k, kinds)
         extra.remove(k)
     at = kinds.index
-    # the update's requests; prune, after it, may look the entry up again
-    update = [i for i, k in enumerate(kinds) if k == "index" and i < at("LIST folder")]
     assert at("PUT writing marker create-only") == 0, kinds  # before any data
     assert max(at("PUT data"), at("PUT pending marker")) < at("PUT meta create-only"), kinds
     assert at("PUT meta create-only") < at("DELETE writing marker"), kinds
-    assert at("PUT meta create-only") < at("LIST pending/") < at("index"), kinds
-    assert update and update[-1] < at("DELETE pending marker"), kinds
+    # the index is read once the copy is published, and written once
+    assert at("PUT meta create-only") < min(at("LIST pending/"), at("index")), kinds
+    assert max(at("LIST pending/"), at("index")) < at("index write"), kinds
+    assert kinds.count("index write") == 1, kinds
+    assert at("index write") < at("DELETE pending marker"), kinds
     return extra
 
 
