@@ -27,7 +27,6 @@
 from __future__ import annotations
 
 import os
-import re
 
 INDEX = "cat.yaml"
 LOCK = "cat.yaml.lock"
@@ -40,8 +39,7 @@ TMP_MARK = ".tmp-"
 PENDING = "pending"
 REFRESH_LOCK = ".refresh.lock"
 
-TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
-VID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{8}$")
+_HEX = frozenset("0123456789abcdef")
 
 
 def new_vid(now: float | None = None) -> str:
@@ -56,12 +54,19 @@ def new_vid(now: float | None = None) -> str:
     return f"{t:%Y%m%dT%H%M%S.%f}-{secrets.token_hex(4)}"
 
 
+# string tests rather than regexes: compiling them was part of every fresh lookup
+
+
 def is_token(name: str) -> bool:
-    return bool(TOKEN_RE.match(name))
+    """32 lowercase hex digits."""
+    return len(name) == 32 and _HEX.issuperset(name)
 
 
 def is_vid(name: str) -> bool:
-    return bool(VID_RE.match(name))
+    """``<8 digits>T<6 digits>.<6 digits>-<8 lowercase hex digits>`` (see :func:`new_vid`)."""
+    return (len(name) == 31 and name[8] == "T" and name[15] == "." and name[22] == "-"
+            and name[:8].isdecimal() and name[9:15].isdecimal() and name[16:22].isdecimal()
+            and _HEX.issuperset(name[23:]))
 
 
 def data_rel(token: str, vid: str) -> str:
