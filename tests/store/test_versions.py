@@ -222,13 +222,16 @@ def test_reader_of_a_just_pruned_copy_still_reads(no_grace_store):
 
 
 class Gated(FrameSource):
-    """Frames whose reading waits for ``GATE`` in the thread named ``slow``."""
+    """Frames whose reading waits for ``GATE`` when the instance is marked ``gated``
+    (an attribute, not an argument: the token stays that of the ungated twin; the
+    store may read in a thread of its own)."""
 
     name = "test_gated"
     GATE = threading.Event()
+    gated = False
 
     def _get_partition(self, i: int) -> pd.DataFrame:
-        if threading.current_thread().name == "slow":
+        if self.gated:
             assert Gated.GATE.wait(30)
         return super()._get_partition(i)
 
@@ -258,12 +261,14 @@ def test_prune_keeps_an_older_copy_published_meanwhile(tmp_path):
     the other writer is between its index update and its prune (no grace): the
     older copy is not retired nor deleted, and ends up listed (keep=3)."""
     path = str(tmp_path / "store")
-    src = Gated(nparts=1, rows=3, seed=9)
+    src, slow_src = Gated(nparts=1, rows=3, seed=9), Gated(nparts=1, rows=3, seed=9)
+    slow_src.gated = True
+    assert slow_src.token == src.token
     Gated.GATE.clear()
     slow_store, fast = PersistStore(path, grace=0), PersistStore(path, grace=0)
     result = {}
     slow = threading.Thread(name="slow", target=lambda: result.update(
-        copy=slow_store.persist(src, keep=3)))
+        copy=slow_store.persist(slow_src, keep=3)))
     slow.start()
     try:
         while not any(n.endswith(".writing") for n in ls(fast, src.token)):
