@@ -21,9 +21,41 @@ def _to_table(source: Any, i: int):
     return pa.Table.from_pandas(source.read_partition(i), preserve_index=None)
 
 
+#: rows of a partition looked at to tell columns with few distinct values from the
+#: others, for which Parquet's dictionary encoding is tried, outgrows its page and
+#: is dropped: time spent for nothing (a third of the writing for IDs or timestamps)
+DICTIONARY_SAMPLE = 10_000
+
+
+def dictionary_columns(table: Any) -> list[str] | bool:
+    """The columns worth dictionary-encoding (``use_dictionary`` of ``write_table``):
+    those of at most one distinct value per two rows in a sample, and dictionary
+    (categorical) ones. True, pyarrow's default (all), for small or nested tables."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = table.column_names
+    if table.num_rows < DICTIONARY_SAMPLE or len(set(names)) != len(names):
+        return True
+    sample = table.slice(0, DICTIONARY_SAMPLE)
+    chosen = []
+    try:
+        for name, col in zip(names, sample.columns, strict=True):
+            if pa.types.is_nested(col.type):
+                return True
+            if (pa.types.is_dictionary(col.type)
+                    or pc.count_distinct(col, mode="all").as_py() * 2 <= len(col)):
+                chosen.append(name)
+    except pa.ArrowException:  # a type count_distinct does not take
+        return True
+    return chosen
+
+
 def _write_table(table: Any, i: int, path: str, fs: Any, kwargs: dict) -> int:
     import pyarrow.parquet as pq
 
+    if "use_dictionary" not in kwargs:
+        kwargs = {**kwargs, "use_dictionary": dictionary_columns(table)}
     with fs.open(join(path, part_name(i)), "wb") as f:
         pq.write_table(table, f, **kwargs)
         return f.tell()
