@@ -27,8 +27,8 @@ endpoint only.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from ...errors import IndexConflict
 from .. import layout
@@ -119,6 +119,20 @@ def _is_not_found(exc: BaseException) -> bool:
     return code in ("NoSuchKey", "404", "NotFound") or status == 404
 
 
+T = TypeVar("T")
+
+
+def _unless_missing(fn: Callable[[], T]) -> T | None:
+    """``fn()``, or None when the key it asks for is not there (however the server
+    and s3fs say so)."""
+    try:
+        return fn()
+    except OSError as exc:
+        if _is_not_found(exc):
+            return None
+        raise
+
+
 class S3Backend(FsspecBackend):
     """A persist path on S3 (``s3://bucket/prefix``), updated with conditional writes."""
 
@@ -180,26 +194,16 @@ class S3Backend(FsspecBackend):
 
     # ---- index part ----------------------------------------------------------------
     def tag(self) -> str | None:
-        try:
-            resp = self._call("head_object", Bucket=self.bucket, Key=self._key(layout.INDEX))
-        except FileNotFoundError:
+        resp = _unless_missing(
+            lambda: self._call("head_object", Bucket=self.bucket, Key=self._key(layout.INDEX)))
+        if resp is None:
             return None
-        except OSError as exc:
-            if _is_not_found(exc):
-                return None
-            raise
         etag: str = resp["ETag"]
         return etag
 
     def read(self) -> tuple[bytes | None, str | None]:
-        try:
-            return self._get(self._key(layout.INDEX))
-        except FileNotFoundError:
-            return None, None
-        except OSError as exc:
-            if _is_not_found(exc):
-                return None, None
-            raise
+        found = _unless_missing(lambda: self._get(self._key(layout.INDEX)))
+        return (None, None) if found is None else found
 
     def write(self, data: bytes, expected_tag: Any) -> str:
         key = self._key(layout.INDEX)
@@ -222,14 +226,10 @@ class S3Backend(FsspecBackend):
         """The ETag if ``key`` holds exactly ``data``: a request whose answer was lost
         and that was retried (by botocore, s3fs or :mod:`~intake_persist.store.retry`) fails its own
         condition. The check read is itself retried; only "not found" means no."""
-        try:
-            current, etag = self._get(key)
-        except FileNotFoundError:
+        found = _unless_missing(lambda: self._get(key))
+        if found is None:
             return None
-        except OSError as exc:
-            if _is_not_found(exc):
-                return None
-            raise
+        current, etag = found
         return etag if current == data else None
 
     def create_only(self, rel: str, data: bytes) -> None:
